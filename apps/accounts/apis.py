@@ -185,7 +185,14 @@ class PermissionListApi(TenantApi):
 
     pagination_class = None
 
-    @extend_schema(responses={200: inline_serializer("PermissionList", {"permissions": serializers.ListField(child=serializers.CharField())})})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "PermissionList",
+                {"permissions": serializers.ListField(child=serializers.CharField())},
+            )
+        }
+    )
     def get(self, request: Request) -> Response:
         selectors.require_perm(self.actor, "accounts.view_role")
         codenames = [selectors.permission_codename(p) for p in selectors.permission_list()]

@@ -16,8 +16,8 @@ from apps.accounts.errors import (
     LoginThrottledError,
     RoleBuiltinError,
     RoleSlugTakenError,
-    UnknownRoleError,
     UnknownPermissionError,
+    UnknownRoleError,
     UsernameTakenError,
 )
 from apps.accounts.models import Role, ScopeGrant, User
@@ -127,9 +127,7 @@ def user_create(
 
 
 def _admins_remaining_without(user: User) -> int:
-    return (
-        User.objects.filter(roles__slug=ADMIN_ROLE, is_active=True).exclude(pk=user.pk).count()
-    )
+    return User.objects.filter(roles__slug=ADMIN_ROLE, is_active=True).exclude(pk=user.pk).count()
 
 
 @transaction.atomic
@@ -144,9 +142,10 @@ def user_update(*, actor: Actor, user: User, data: dict[str, Any]) -> User:
             raise LastAdminError()
         user.roles.set(new_roles)
         user.is_staff = ADMIN_ROLE in data["roles"]
-    if data.get("is_active") is False and user.roles.filter(slug=ADMIN_ROLE).exists():
-        if not _admins_remaining_without(user):
-            raise LastAdminError()
+    deactivating = data.get("is_active") is False
+    is_admin = user.roles.filter(slug=ADMIN_ROLE).exists()
+    if deactivating and is_admin and not _admins_remaining_without(user):
+        raise LastAdminError()
     for field in ("email", "first_name", "last_name", "is_active"):
         if field in data:
             setattr(user, field, data[field])

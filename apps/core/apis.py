@@ -42,8 +42,17 @@ class AuditEntryOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LogEntry
-        fields = ("id", "timestamp", "action", "model", "object_pk", "object_repr", "actor",
-                  "changes", "remote_addr")
+        fields = (
+            "id",
+            "timestamp",
+            "action",
+            "model",
+            "object_pk",
+            "object_repr",
+            "actor",
+            "changes",
+            "remote_addr",
+        )
 
     def get_model(self, entry: LogEntry) -> str:
         content_type = entry.content_type

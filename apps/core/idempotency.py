@@ -97,9 +97,7 @@ class IdempotencyMiddleware:
         )
         return response
 
-    def _claim(
-        self, *, caller: str, key: str, fingerprint: str
-    ) -> tuple[IdempotencyRecord, bool]:
+    def _claim(self, *, caller: str, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
         now = timezone.now()
         expired_before = now - timedelta(seconds=settings.TENANTRY_IDEMPOTENCY_TTL_SECONDS)
         IdempotencyRecord.objects.filter(

@@ -43,7 +43,7 @@ class SoftDeleteModel(BaseModel):
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = AliveManager()
-    all_objects = models.Manager()
+    all_objects = models.Manager()  # noqa: DJ012 - a manager, not a field
 
     class Meta:
         abstract = True

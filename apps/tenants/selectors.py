@@ -65,9 +65,7 @@ def tenant_for_hostname(*, hostname: str) -> ResolvedTenant | None:
 
 def _resolve(tenant: Tenant) -> ResolvedTenant:
     modules = frozenset(
-        TenantModule.objects.filter(tenant=tenant, is_enabled=True).values_list(
-            "module", flat=True
-        )
+        TenantModule.objects.filter(tenant=tenant, is_enabled=True).values_list("module", flat=True)
     )
     return ResolvedTenant(
         tenant_id=str(tenant.pk),

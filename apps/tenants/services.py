@@ -150,9 +150,7 @@ def tenant_create(
                     username=admin_username, password=admin_password, email=admin_email
                 )
     tenant_hostnames_forget(hostnames=[domain])
-    return ProvisioningResult(
-        tenant=tenant, seconds=time.perf_counter() - started, method=method
-    )
+    return ProvisioningResult(tenant=tenant, seconds=time.perf_counter() - started, method=method)
 
 
 def _tenant_first_admin_create(*, username: str, password: str | None, email: str) -> None:
@@ -160,9 +158,7 @@ def _tenant_first_admin_create(*, username: str, password: str | None, email: st
     from apps.accounts.services import ADMIN_ROLE, user_create
 
     builtin_roles_sync()
-    user_create(
-        actor=None, username=username, password=password, email=email, roles=[ADMIN_ROLE]
-    )
+    user_create(actor=None, username=username, password=password, email=email, roles=[ADMIN_ROLE])
 
 
 def _tenant_for_update(tenant: Tenant) -> Tenant:

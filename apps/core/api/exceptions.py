@@ -110,7 +110,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
 
     # Unexpected: log with the schema (the log filter adds it) and answer without internals.
-    logger.exception("Unhandled API error", exc_info=exc)
+    logger.error("Unhandled API error", exc_info=exc)
     return Response(
         error_body(code="server_error", message="An unexpected error occurred."),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
@@ -129,6 +129,8 @@ def _auth_header(context: dict[str, Any]) -> dict[str, str]:
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     return {
-        key: value if isinstance(value, int | float | bool | type(None) | list | dict) else str(value)
+        key: value
+        if isinstance(value, int | float | bool | type(None) | list | dict)
+        else str(value)
         for key, value in details.items()
     }

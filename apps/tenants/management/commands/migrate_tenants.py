@@ -34,12 +34,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         verbosity = options["verbosity"]
 
-        if not options["skip_public"]:
-            if options["all"] or migrations_state.schema_is_stale(tenancy.PUBLIC_SCHEMA):
-                call_command(
-                    "migrate_schemas", shared=True, interactive=False, verbosity=verbosity
-                )
-                migrations_state.code_fingerprint.cache_clear()
+        public_is_due = options["all"] or migrations_state.schema_is_stale(tenancy.PUBLIC_SCHEMA)
+        if not options["skip_public"] and public_is_due:
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
 
         schemas = tenant_migratable_schemas()
         stale = schemas if options["all"] else migrations_state.stale_schemas(schemas)
