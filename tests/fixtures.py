@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL schemas, the test tenants and the personas.
+"""Shared fixtures (loaded as a pytest plugin for tests/ and apps/*/tests/): real
 
 The test tenants are created once per session by the same clone mechanism production
 uses (apps.tenants.services.tenant_create) and committed; every test's own writes are
