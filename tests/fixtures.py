@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.core.cache import cache
-from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
-
-from apps.core import tenancy
 from tests.personas import HOSTS, PASSWORD, PERSONAS, TENANT_A, TENANT_B
 
 
 def _provision(schema_name: str) -> None:
+    from apps.core import tenancy
     from apps.accounts.models import Role, User
     from apps.tenants.models import Tenant
     from apps.tenants.services import public_tenant_ensure, tenant_create
@@ -55,6 +51,8 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
 def _isolated_cache(request) -> Iterator[None]:
     """Cached host lookups and login counters must not outlive a rolled-back test."""
     yield
+    from django.core.cache import cache
+
     client = cache._cache.get_client(write=True)  # noqa: SLF001
     for key in client.scan_iter(match="*"):
         key_text = key.decode()
@@ -79,24 +77,33 @@ def tenant_b(db):
 
 @pytest.fixture
 def in_tenant_a(tenant_a) -> Iterator:
+    from apps.core import tenancy
+
     with tenancy.in_tenant_object(tenant_a):
         yield tenant_a
 
 
 @pytest.fixture
 def in_tenant_b(tenant_b) -> Iterator:
+    from apps.core import tenancy
+
     with tenancy.in_tenant_object(tenant_b):
         yield tenant_b
 
 
 def persona(schema_name: str, name: str):
     from apps.accounts.models import User
+    from apps.core import tenancy
 
     with tenancy.in_tenant(schema_name):
         return User.objects.get(username=name)
 
 
 def access_token_for(schema_name: str, name: str) -> str:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from apps.core import tenancy
+
     with tenancy.in_tenant(schema_name):
         user = persona(schema_name, name)
         refresh = RefreshToken.for_user(user)
@@ -105,11 +112,13 @@ def access_token_for(schema_name: str, name: str) -> str:
 
 
 @pytest.fixture
-def api_client() -> Callable[..., APIClient]:
+def api_client() -> Callable:
     """``api_client(TENANT_A, "admin")``: a client on A's host with that persona's token.
 
     ``persona=None`` gives an anonymous client; ``host=`` sends it to another host.
     """
+
+    from rest_framework.test import APIClient
 
     def make(schema_name: str, name: str | None = None, *, host: str | None = None) -> APIClient:
         client = APIClient(HTTP_HOST=host or HOSTS[schema_name])
