@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from tests.personas import HOSTS, PASSWORD, PERSONAS, TENANT_A, TENANT_B
 
 
 def _provision(schema_name: str) -> None:
-    from apps.core import tenancy
     from apps.accounts.models import Role, User
+    from apps.core import tenancy
     from apps.tenants.models import Tenant
     from apps.tenants.services import public_tenant_ensure, tenant_create
 
@@ -40,8 +41,10 @@ def _provision(schema_name: str) -> None:
             user.roles.set(Role.objects.filter(slug__in=roles))
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def test_tenants(django_db_setup, django_db_blocker) -> None:
+    # Autouse under its own name: a plugin cannot reliably override pytest-django's
+    # django_db_setup, so the tenants are provisioned right after it instead.
     with django_db_blocker.unblock():
         _provision(TENANT_A)
         _provision(TENANT_B)
