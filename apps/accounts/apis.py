@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from apps.accounts import selectors, services
 from apps.accounts.models import Role, User
+from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 
 ERROR = OpenApiResponse(description="Error (see the Error schema)", response=None)
@@ -19,7 +20,7 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class RefreshInputSerializer(serializers.Serializer):
+class RefreshInputSerializer(StrictSerializer):
     refresh = serializers.CharField()
 
 
@@ -29,7 +30,7 @@ class TokenObtainApi(TenantApi):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -125,7 +126,7 @@ class RoleOutputSerializer(serializers.ModelSerializer):
         return sorted(selectors.permission_codename(p) for p in role.permissions.all())
 
 
-class RoleInputSerializer(serializers.Serializer):
+class RoleInputSerializer(StrictSerializer):
     slug = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -219,7 +220,7 @@ class UserOutputSerializer(serializers.ModelSerializer):
         )
 
 
-class UserInputSerializer(serializers.Serializer):
+class UserInputSerializer(StrictSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+$", max_length=150)
     password = serializers.CharField(
         max_length=128, min_length=8, required=False, write_only=True, trim_whitespace=False
@@ -232,7 +233,7 @@ class UserInputSerializer(serializers.Serializer):
     )
 
 
-class UserUpdateSerializer(serializers.Serializer):
+class UserUpdateSerializer(StrictSerializer):
     password = serializers.CharField(
         max_length=128, min_length=8, required=False, write_only=True, trim_whitespace=False
     )
