@@ -10,7 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from auditlog.registry import auditlog
 
-        from apps.accounts import roles
+        from apps.accounts import roles, schema  # noqa: F401 - registers the OpenAPI auth scheme
         from apps.accounts.models import Role, ScopeGrant, User
 
         auditlog.register(User, exclude_fields=["password", "last_login", "updated_at"])

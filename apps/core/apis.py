@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from auditlog.models import LogEntry
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -22,6 +22,7 @@ class HealthApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema_serializer(component_name="Health")
     class OutputSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=["ok", "unavailable"])
         checks = serializers.DictField(child=serializers.BooleanField())
