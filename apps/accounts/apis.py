@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts import selectors, services
+from apps.accounts.filters import RoleFilter, UserFilter
 from apps.accounts.models import Role, User
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
@@ -144,7 +145,7 @@ class RoleInputSerializer(StrictSerializer):
 
 class RoleListCreateApi(TenantApi):
     ordering_fields = ("slug", "name", "created_at")
-    filterset_fields = ("is_builtin",)
+    filterset_class = RoleFilter
 
     def get_queryset(self) -> QuerySet[Role]:
         return Role.objects.none()
@@ -255,7 +256,7 @@ class UserUpdateSerializer(StrictSerializer):
 
 class UserListCreateApi(TenantApi):
     ordering_fields = ("username", "created_at")
-    filterset_fields = ("is_active", "username")
+    filterset_class = UserFilter
 
     def get_queryset(self) -> QuerySet[User]:
         return User.objects.none()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
 from django.db import transaction
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.authentication import TENANT_CLAIM, token_tenant_check
@@ -32,8 +34,10 @@ ADMIN_ROLE = "tenant_admin"
 
 
 def _login_failures_key(username: str) -> str:
-    # The cache KEY_FUNCTION prefixes the schema, so the count is per tenant and username.
-    return f"accounts:login_failures:{username.strip().lower()}"
+    # The cache KEY_FUNCTION prefixes the schema, so the count is per tenant and username;
+    # the username is hashed so any input makes a safe, bounded key.
+    digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()
+    return f"accounts:login_failures:{digest}"
 
 
 def login_tokens_issue(*, username: str, password: str) -> dict[str, str]:
@@ -62,20 +66,35 @@ def login_tokens_issue(*, username: str, password: str) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
+def _refresh_token_load(refresh: str) -> RefreshToken:
+    """The refresh token if it is well-formed, unexpired, not blacklisted and this tenant's.
+
+    simplejwt raises TokenError (not an API exception) for the rest; left alone, a replayed
+    or malformed token would answer 500 instead of 401 ``token_not_valid``.
+    """
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from exc
+    token_tenant_check(token)
+    return token
+
+
 def refresh_token_rotate(*, refresh: str) -> dict[str, str]:
     """Exchange a refresh token for a new pair; the old one is blacklisted (rotation)."""
     from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
-    token_tenant_check(RefreshToken(refresh))
+    _refresh_token_load(refresh)
     serializer = TokenRefreshSerializer(data={"refresh": refresh})
-    serializer.is_valid(raise_exception=True)
+    try:
+        serializer.is_valid(raise_exception=True)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from exc
     return serializer.validated_data
 
 
 def refresh_token_blacklist(*, refresh: str) -> None:
-    token = RefreshToken(refresh)
-    token_tenant_check(token)
-    token.blacklist()
+    _refresh_token_load(refresh).blacklist()
 
 
 # --- Users ---------------------------------------------------------------------------------------
@@ -196,6 +215,8 @@ def role_update(*, actor: Actor, role: Role, data: dict[str, Any]) -> Role:
     require_perm(actor, "accounts.change_role")
     if role.is_builtin and "slug" in data and data["slug"] != role.slug:
         raise RoleBuiltinError()
+    if "slug" in data and Role.objects.filter(slug=data["slug"]).exclude(pk=role.pk).exists():
+        raise RoleSlugTakenError(slug=data["slug"])
     for field in ("slug", "name", "description"):
         if field in data:
             setattr(role, field, data[field])

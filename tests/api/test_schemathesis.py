@@ -1,5 +1,5 @@
 """Property-based run of schemathesis over the tenant OpenAPI document: no input makes the
-API answer 5xx, and every answer is documented. Bounded examples keep it well under a
+API answer 5xx, invalid input is refused, and every answer matches the document. Bounded examples keep it well under a
 minute; the generated writes happen inside the test's rolled-back transaction."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.personas import HOSTS, TENANT_A
 
@@ -60,5 +60,8 @@ def test_no_input_makes_the_api_fail(case):
     case.call_and_validate(
         base_url=f"http://{HOSTS[TENANT_A]}",
         headers={"Authorization": f"Bearer {token}"},
-        checks=[not_a_server_error],
+        # positive_data_acceptance is left out: a schema-valid body may still name a
+        # role slug or permission codename this tenant does not have, and the schema
+        # cannot list those; such bodies are rightly refused with a 4xx.
+        excluded_checks=[positive_data_acceptance],
     )

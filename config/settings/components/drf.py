@@ -40,6 +40,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.api.schema.forbid_additional_properties",
+        "apps.core.api.schema.error_responses",
+    ],
     "APPEND_COMPONENTS": {
         "schemas": {
             "Error": {

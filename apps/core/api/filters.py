@@ -1,0 +1,13 @@
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
+
+
+@extend_schema_field({"type": "string", "enum": ["true", "false"]})
+class StrictBooleanFilter(filters.TypedChoiceFilter):
+    """``?flag=true|false``; anything else is a 400 (django-filter's default boolean filter
+    quietly ignores values it does not understand)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)
