@@ -1,6 +1,8 @@
 """Property-based run of schemathesis over the tenant OpenAPI document: no input makes the
-API answer 5xx, invalid input is refused, and every answer matches the document. Bounded examples keep it well under a
-minute; the generated writes happen inside the test's rolled-back transaction."""
+API answer 5xx, invalid input is refused, and every answer matches the document.
+
+Bounded examples keep it well under a minute; the generated writes happen inside the
+test's rolled-back transaction."""
 
 from __future__ import annotations
 
