@@ -43,6 +43,7 @@ SHARED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "auditlog",
     "apps.core",
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "apps.core.middleware.TenantRoutingMiddleware",
     "apps.core.middleware.ApiErrorShapeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -157,13 +159,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Served by WhiteNoise; in development straight from the apps' static folders.
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / ".data" / "media")
 MEDIA_URL = "/media/"
 # Uploaded files land under MEDIA_ROOT/<schema_name>/ (django-tenants' tenant storage).
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
 STORAGES = {
     "default": {"BACKEND": "apps.core.tenancy.TenantFileStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 # Bodies above this are refused with 413 before any view parses them.
