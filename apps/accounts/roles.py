@@ -18,11 +18,11 @@ BUILTIN_ROLES: dict[str, tuple[str, str, str]] = {
 }
 
 # Platform internals no tenant role should touch.
-_EXCLUDED_APPS = ("tenants", "sessions", "contenttypes", "token_blacklist", "admin")
+PLATFORM_APP_LABELS = ("tenants", "sessions", "contenttypes", "token_blacklist", "admin")
 
 
 def _permissions_for(rule: str) -> Any:
-    permissions = Permission.objects.exclude(content_type__app_label__in=_EXCLUDED_APPS)
+    permissions = Permission.objects.exclude(content_type__app_label__in=PLATFORM_APP_LABELS)
     if rule == "all":
         return permissions
     if rule == "manage":

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import QuerySet
 
 from apps.accounts.models import Role, ScopeGrant, User
+from apps.accounts.roles import PLATFORM_APP_LABELS
 from apps.core.errors import NotFoundError, PermissionDeniedError
 from apps.core.tenancy import require_tenant_schema
 from apps.core.types import Actor
@@ -61,8 +62,11 @@ def user_get(*, actor: Actor, user_id: object) -> User:
 
 
 def permission_list() -> QuerySet[Permission]:
-    return Permission.objects.select_related("content_type").order_by(
-        "content_type__app_label", "codename"
+    """Permissions a role may hold: platform internals (tenants, sessions...) are not."""
+    return (
+        Permission.objects.exclude(content_type__app_label__in=PLATFORM_APP_LABELS)
+        .select_related("content_type")
+        .order_by("content_type__app_label", "codename")
     )
 
 

@@ -7,7 +7,8 @@ everyone else sees only rows whose field is in their grants — none if they hav
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model, Q, QuerySet
 
 from apps.core.types import Actor
 
@@ -31,4 +32,22 @@ def scope_filter(
     condition = Q(**{f"{field}__in": list(allowed)})
     if extra is not None:
         condition |= extra
+    if _crosses_to_many(queryset.model, field):
+        # A join over a to-many relation repeats a row once per matching related row;
+        # a subquery on the primary key returns each row once and keeps the ordering.
+        return queryset.filter(pk__in=queryset.filter(condition).values("pk"))
     return queryset.filter(condition)
+
+
+def _crosses_to_many(model: type[Model], path: str) -> bool:
+    for name in path.split("__"):
+        try:
+            model_field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            return False  # a lookup or transform ("__iexact"), not a relation
+        if model_field.many_to_many or model_field.one_to_many:
+            return True
+        if model_field.related_model is None:
+            return False
+        model = model_field.related_model
+    return False
