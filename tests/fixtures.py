@@ -51,6 +51,17 @@ def test_tenants(django_db_setup, django_db_blocker) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _public_schema_around_test() -> Iterator[None]:
+    """Start and leave every test in the public schema: a request leaves the connection on
+    its tenant's schema, so a test would otherwise inherit the previous test's."""
+    from apps.core.tenancy import activate_public
+
+    activate_public()
+    yield
+    activate_public()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(request) -> Iterator[None]:
     """Cached host lookups and login counters must not outlive a rolled-back test."""
     yield

@@ -146,6 +146,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 SESSION_COOKIE_NAME = "tenantry_session"
 CSRF_COOKIE_NAME = "tenantry_csrftoken"
 

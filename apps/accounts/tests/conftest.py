@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,21 +22,6 @@ def actor_of(schema_name: str, name: str):
 
     with in_tenant(schema_name):
         return actor_for_user(user=persona(schema_name, name))
-
-
-@pytest.fixture(autouse=True)
-def _public_schema_around_test() -> Iterator[None]:
-    """Start and leave every test in the public schema.
-
-    A request leaves the connection on its tenant's schema (the middleware switches at
-    the start of the next request, not at the end of this one), so without this a test
-    would run in whichever schema the previous test's last request used.
-    """
-    from apps.core.tenancy import activate_public
-
-    activate_public()
-    yield
-    activate_public()
 
 
 @pytest.fixture

@@ -39,11 +39,6 @@ def test_login_page_signs_in_and_home_shows_the_tenant(web_client):
     assert "<h1>Tenant alpha</h1>" in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LOGIN_REDIRECT_URL is unset (config/settings/base.py): without ?next= the login "
-    "redirects to Django's default /accounts/profile/, which is a 404",
-)
 def test_login_page_without_next_lands_on_home(web_client):
     client = web_client(TENANT_A)
 
