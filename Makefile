@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements/*.txt | sha1sum | cut -c1-12)
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: run test bench lint format venv clean-data check-compose
+.PHONY: run test bench lint format venv clean-data
 
 $(STAMP):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }

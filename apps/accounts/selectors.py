@@ -83,3 +83,10 @@ def permissions_by_codename(codenames: list[str]) -> dict[str, Permission]:
         if codename in wanted:
             found[codename] = permission
     return found
+
+
+def tenant_admins_remaining_without(user: User) -> int:
+    """Active tenant admins other than ``user``."""
+    return (
+        User.objects.filter(roles__slug="tenant_admin", is_active=True).exclude(pk=user.pk).count()
+    )

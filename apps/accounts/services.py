@@ -23,7 +23,11 @@ from apps.accounts.errors import (
     UsernameTakenError,
 )
 from apps.accounts.models import Role, ScopeGrant, User
-from apps.accounts.selectors import permissions_by_codename, require_perm
+from apps.accounts.selectors import (
+    permissions_by_codename,
+    require_perm,
+    tenant_admins_remaining_without,
+)
 from apps.core.tenancy import require_tenant_schema
 from apps.core.types import Actor
 
@@ -145,10 +149,6 @@ def user_create(
     return user
 
 
-def _admins_remaining_without(user: User) -> int:
-    return User.objects.filter(roles__slug=ADMIN_ROLE, is_active=True).exclude(pk=user.pk).count()
-
-
 @transaction.atomic
 def user_update(*, actor: Actor, user: User, data: dict[str, Any]) -> User:
     require_perm(actor, "accounts.change_user")
@@ -157,13 +157,17 @@ def user_update(*, actor: Actor, user: User, data: dict[str, Any]) -> User:
         require_perm(actor, "accounts.assign_role")
         new_roles = _roles_by_slug(data["roles"])
         was_admin = user.roles.filter(slug=ADMIN_ROLE).exists()
-        if was_admin and ADMIN_ROLE not in data["roles"] and not _admins_remaining_without(user):
+        if (
+            was_admin
+            and ADMIN_ROLE not in data["roles"]
+            and not tenant_admins_remaining_without(user)
+        ):
             raise LastAdminError()
         user.roles.set(new_roles)
         user.is_staff = ADMIN_ROLE in data["roles"]
     deactivating = data.get("is_active") is False
     is_admin = user.roles.filter(slug=ADMIN_ROLE).exists()
-    if deactivating and is_admin and not _admins_remaining_without(user):
+    if deactivating and is_admin and not tenant_admins_remaining_without(user):
         raise LastAdminError()
     for field in ("email", "first_name", "last_name", "is_active"):
         if field in data:

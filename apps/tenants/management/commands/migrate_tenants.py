@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import traceback
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -21,6 +22,7 @@ from apps.core import tenancy
 from apps.tenants import migrations_state
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_hostnames_forget, tenant_migratable_schemas
+from apps.tenants.services import public_tenant_ensure
 
 
 class Command(BaseCommand):
@@ -37,6 +39,9 @@ class Command(BaseCommand):
         public_is_due = options["all"] or migrations_state.schema_is_stale(tenancy.PUBLIC_SCHEMA)
         if not options["skip_public"] and public_is_due:
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        if not options["skip_public"]:
+            # The operators' host must resolve on a brand-new database too.
+            public_tenant_ensure(domain=settings.TENANTRY_BASE_DOMAIN)
 
         schemas = tenant_migratable_schemas()
         stale = schemas if options["all"] else migrations_state.stale_schemas(schemas)
