@@ -46,7 +46,10 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "auditlog",
+    "django_celery_beat",
+    "channels",
     "apps.core",
+    "apps.realtime",
 ]
 # Tenant schema: the business, its users, roles and records.
 TENANT_APPS = [
@@ -58,6 +61,7 @@ TENANT_APPS = [
     "auditlog",
     "apps.accounts",
     "apps.core",
+    "apps.jobs",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -175,6 +179,8 @@ STORAGES = {
 # Bodies above this are refused with 413 before any view parses them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("TENANTRY_MAX_BODY_BYTES", default=1_048_576)
 
+from config.settings.components.celery import *  # noqa: E402, F403
+from config.settings.components.channels import *  # noqa: E402, F403
 from config.settings.components.drf import *  # noqa: E402, F403
 from config.settings.components.logging import *  # noqa: E402, F403
 from config.settings.components.tenantry import *  # noqa: E402, F403

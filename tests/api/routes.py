@@ -80,6 +80,14 @@ def _make_audit_entry() -> tuple[dict, str]:
     return {"entry_id": entry.pk}, marker
 
 
+def _make_job() -> tuple[dict, str]:
+    from apps.jobs.models import JobRun
+
+    marker = f"xt-job-{uuid.uuid4().hex[:8]}"
+    job = JobRun.objects.create(kind=marker, label=marker)
+    return {"job_id": job.pk}, marker
+
+
 @dataclass(frozen=True)
 class Spec:
     make: Callable[[], tuple[dict, str]] | None
@@ -96,6 +104,9 @@ ROUTES: dict[str, Spec] = {
     "api/v1/users/<uuid:user_id>/": Spec(make=_make_user, write_body={"first_name": "taken"}),
     "api/v1/audit/": Spec(make=_make_audit_entry),
     "api/v1/audit/<int:entry_id>/": Spec(make=_make_audit_entry),
+    "api/v1/jobs/": Spec(make=_make_job),
+    "api/v1/jobs/<uuid:job_id>/": Spec(make=_make_job),
+    "api/v1/jobs/<uuid:job_id>/cancel/": Spec(make=_make_job),
 }
 
 PUBLIC_ROUTES: dict[str, str] = {

@@ -91,6 +91,10 @@ def _object_still_intact(route, marker: str) -> bool:
         return User.objects.filter(username=marker, is_active=True, first_name="").exists()
     if route.pattern.startswith("api/v1/audit/"):
         return LogEntry.objects.filter(object_repr=marker).exists()
+    if route.pattern.startswith("api/v1/jobs/"):
+        from apps.jobs.models import JobRun
+
+        return JobRun.objects.filter(kind=marker, status=JobRun.Status.QUEUED).exists()
     raise AssertionError(f"no intact-check for {route.pattern}")
 
 

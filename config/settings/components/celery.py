@@ -1,0 +1,22 @@
+"""Celery settings (the app itself is config/celery.py). CELERY_* names, read by the app."""
+
+from datetime import timedelta
+
+# Soft limit raises inside the task (it can clean up); the hard limit kills the process.
+CELERY_TASK_SOFT_TIME_LIMIT = 300
+CELERY_TASK_TIME_LIMIT = 360
+# A broker that is down must not hang a request: fail fast, the outbox keeps the task.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "max_connections": 20,
+    # Unacked messages of a dead worker come back after this; must exceed the hard limit.
+    "visibility_timeout": 600,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BEAT_SCHEDULER = "apps.jobs.beat:SingleBeatScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "jobs.outbox_relay": {"task": "jobs.outbox_relay", "schedule": timedelta(seconds=30)},
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
