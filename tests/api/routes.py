@@ -93,20 +93,50 @@ class Spec:
     make: Callable[[], tuple[dict, str]] | None
     # body for PATCH/PUT/POST attempts against another tenant's object
     write_body: dict = field(default_factory=dict)
+    # (marker) -> True when the object made by ``make`` is still there, unchanged
+    intact: Callable[[str], bool] | None = None
+
+
+def _role_intact(marker: str) -> bool:
+    from apps.accounts.models import Role
+
+    return Role.objects.filter(slug=marker, name=marker).exists()
+
+
+def _user_intact(marker: str) -> bool:
+    from apps.accounts.models import User
+
+    return User.objects.filter(username=marker, is_active=True, first_name="").exists()
+
+
+def _audit_intact(marker: str) -> bool:
+    from auditlog.models import LogEntry
+
+    return LogEntry.objects.filter(object_repr=marker).exists()
+
+
+def _job_intact(marker: str) -> bool:
+    from apps.jobs.models import JobRun
+
+    return JobRun.objects.filter(kind=marker, status=JobRun.Status.QUEUED).exists()
 
 
 ROUTES: dict[str, Spec] = {
     "api/v1/me/": Spec(make=None),
-    "api/v1/roles/": Spec(make=_make_role),
-    "api/v1/roles/<uuid:role_id>/": Spec(make=_make_role, write_body={"name": "taken over"}),
+    "api/v1/roles/": Spec(make=_make_role, intact=_role_intact),
+    "api/v1/roles/<uuid:role_id>/": Spec(
+        make=_make_role, write_body={"name": "taken over"}, intact=_role_intact
+    ),
     "api/v1/permissions/": Spec(make=None),
-    "api/v1/users/": Spec(make=_make_user),
-    "api/v1/users/<uuid:user_id>/": Spec(make=_make_user, write_body={"first_name": "taken"}),
-    "api/v1/audit/": Spec(make=_make_audit_entry),
-    "api/v1/audit/<int:entry_id>/": Spec(make=_make_audit_entry),
-    "api/v1/jobs/": Spec(make=_make_job),
-    "api/v1/jobs/<uuid:job_id>/": Spec(make=_make_job),
-    "api/v1/jobs/<uuid:job_id>/cancel/": Spec(make=_make_job),
+    "api/v1/users/": Spec(make=_make_user, intact=_user_intact),
+    "api/v1/users/<uuid:user_id>/": Spec(
+        make=_make_user, write_body={"first_name": "taken"}, intact=_user_intact
+    ),
+    "api/v1/audit/": Spec(make=_make_audit_entry, intact=_audit_intact),
+    "api/v1/audit/<int:entry_id>/": Spec(make=_make_audit_entry, intact=_audit_intact),
+    "api/v1/jobs/": Spec(make=_make_job, intact=_job_intact),
+    "api/v1/jobs/<uuid:job_id>/": Spec(make=_make_job, intact=_job_intact),
+    "api/v1/jobs/<uuid:job_id>/cancel/": Spec(make=_make_job, intact=_job_intact),
 }
 
 PUBLIC_ROUTES: dict[str, str] = {
@@ -123,3 +153,21 @@ def fill(pattern: str, kwargs: dict) -> str:
         for converter in ("uuid", "int", "str", "slug"):
             path = path.replace(f"<{converter}:{name}>", str(value))
     return "/" + path
+
+
+def _load_app_routes() -> None:
+    """Each app may keep its routes in tests/api/routes_<app>.py, defining ROUTES (and
+    optionally PUBLIC_ROUTES) dicts in the shapes above; they are merged here."""
+    import importlib
+    import pkgutil
+
+    import tests.api as package
+
+    for module_info in pkgutil.iter_modules(package.__path__):
+        if module_info.name.startswith("routes_"):
+            module = importlib.import_module(f"tests.api.{module_info.name}")
+            ROUTES.update(getattr(module, "ROUTES", {}))
+            PUBLIC_ROUTES.update(getattr(module, "PUBLIC_ROUTES", {}))
+
+
+_load_app_routes()
