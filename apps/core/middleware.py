@@ -41,7 +41,9 @@ class TenantRoutingMiddleware:
             return error_response(
                 status=403, code="tenant_suspended", message="This tenant is suspended."
             )
-        if resolved.status != "active":
+        # The template is cloned into every new tenant and must never be served, even if
+        # someone points a domain at it.
+        if resolved.status != "active" or resolved.kind == "template":
             return error_response(
                 status=404, code="tenant_not_found", message="No tenant is served at this host."
             )

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from django.core.files.storage import FileSystemStorage
 from django.db import connection
 from django_tenants import utils as tenant_utils
 from django_tenants.clone import CloneSchema
@@ -128,3 +129,14 @@ class TenantFileStorage(TenantFileSystemStorage):
     def base_location(self) -> str:
         require_tenant_schema()
         return super().base_location
+
+    def _clear_cached_properties(self, setting: str, **kwargs: object) -> None:
+        # django-tenants passes Django's handler the settings object instead of the
+        # setting's name, and drops its cached MEDIA_ROOT/MEDIA_URL joins only when
+        # MULTITENANT_RELATIVE_MEDIA_ROOT changes: after a MEDIA_ROOT change
+        # (override_settings) files kept landing under the old root.
+        FileSystemStorage._clear_cached_properties(self, setting, **kwargs)
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting in {"MEDIA_ROOT", "MEDIA_URL"}:
+            self.__dict__.pop("relative_media_root", None)
+            self.__dict__.pop("relative_media_url", None)

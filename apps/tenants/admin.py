@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -46,9 +47,14 @@ class TenantAdmin(PublicOnlyAdmin):
         return False
 
     def save_related(self, request, form, formsets, change) -> None:
+        # Domain and module edits change what the host cache must answer: forget the hosts
+        # the tenant had before the inlines are saved too, or a renamed or removed domain
+        # keeps being served from the cache. Forgotten after commit, as the services do, so
+        # a request in between cannot cache the old rows again.
+        hostnames = list(form.instance.domains.values_list("domain", flat=True))
         super().save_related(request, form, formsets, change)
-        # Domain and module edits change what the host cache must answer.
-        services.tenant_hosts_forget(tenant=form.instance)
+        hostnames += form.instance.domains.values_list("domain", flat=True)
+        transaction.on_commit(lambda: services.tenant_hostnames_forget(hostnames=hostnames))
 
     def _apply(self, request: HttpRequest, queryset: QuerySet, action, label: str) -> None:
         for tenant in queryset.filter(kind=Tenant.Kind.BUSINESS):
@@ -97,12 +103,18 @@ class DomainAdmin(PublicOnlyAdmin):
     search_fields = ("domain",)
 
     def save_model(self, request, obj, form, change) -> None:
+        hostnames = [obj.domain]
         if change:
             old = Domain.objects.filter(pk=obj.pk).values_list("domain", flat=True).first()
             if old:
-                services.tenant_hostnames_forget(hostnames=[old])
+                hostnames.append(old)
         super().save_model(request, obj, form, change)
-        services.tenant_hostnames_forget(hostnames=[obj.domain])
+        transaction.on_commit(lambda: services.tenant_hostnames_forget(hostnames=hostnames))
 
     def delete_model(self, request, obj) -> None:
         services.domain_remove(domain=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # The changelist's "delete selected" action bypasses delete_model.
+        for domain in queryset:
+            services.domain_remove(domain=domain)

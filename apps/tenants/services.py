@@ -93,6 +93,12 @@ class ProvisioningResult:
     method: str
 
 
+def _normalize_domain(domain: str) -> str:
+    # The middleware looks hosts up lower-cased and without a trailing dot; a domain stored
+    # any other way would never be served, and would slip past the duplicate check.
+    return domain.strip().lower().rstrip(".")
+
+
 def _validate_new_tenant(schema_name: str, domain: str) -> None:
     if not SCHEMA_NAME_RE.match(schema_name) or schema_name in RESERVED_SCHEMAS:
         raise TenantSchemaNameInvalidError(schema_name=schema_name)
@@ -126,6 +132,7 @@ def tenant_create(
     unknown = sorted(set(modules) - set(settings.TENANTRY_MODULES))
     if unknown:
         raise UnknownModuleError(modules=unknown)
+    domain = _normalize_domain(domain)
     started = time.perf_counter()
     with tenancy.in_public():
         _validate_new_tenant(schema_name, domain)
@@ -143,7 +150,7 @@ def tenant_create(
                 tenancy.activate_public()
             Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
             TenantModule.objects.bulk_create(
-                [TenantModule(tenant=tenant, module=module) for module in modules]
+                [TenantModule(tenant=tenant, module=module) for module in dict.fromkeys(modules)]
             )
             with tenancy.in_tenant(schema_name):
                 _tenant_first_admin_create(
@@ -232,6 +239,7 @@ def tenant_module_set(*, tenant: Tenant, module: str, is_enabled: bool) -> Tenan
 
 @transaction.atomic
 def domain_add(*, tenant: Tenant, domain: str, is_primary: bool = False) -> Domain:
+    domain = _normalize_domain(domain)
     if Domain.objects.filter(domain=domain).exists():
         raise TenantAlreadyExistsError(domain=domain)
     created = Domain.objects.create(tenant=tenant, domain=domain, is_primary=is_primary)
