@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -149,17 +150,9 @@ def _serve(python: str, env: dict[str, str]) -> int:
         if code:
             return code
     port = os.environ.get("PORT", "8000")
-    print(
-        "\nTenantry is running. Ctrl-C stops everything.\n"
-        f"  operator admin   http://localhost:{port}/admin/       operator / tenantry-demo\n"
-        f"  clinic           http://clinic.localhost:{port}/       admin / tenantry-demo\n"
-        f"  staffco          http://staffco.localhost:{port}/      admin / tenantry-demo\n"
-        f"  waterworks       http://waterworks.localhost:{port}/   admin / tenantry-demo\n"
-        f"  API docs         http://clinic.localhost:{port}/api/docs/\n",
-        file=sys.stderr,
-    )
-    return _run(
-        [
+    DATA.mkdir(exist_ok=True)
+    commands = {
+        "web": [
             python,
             "-m",
             "uvicorn",
@@ -171,8 +164,76 @@ def _serve(python: str, env: dict[str, str]) -> int:
             "--log-level",
             "warning",
         ],
-        env,
+        # One development worker takes all three queues; production runs one per class.
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "high,default,low",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+        ],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "--schedule",
+            str(DATA / "celerybeat-schedule"),
+        ],
+        "relay": [*manage, "outbox_relay"],
+    }
+    print(
+        "\nTenantry is running (web, worker, beat, outbox relay). Ctrl-C stops everything.\n"
+        f"  operator admin   http://localhost:{port}/admin/       operator / tenantry-demo\n"
+        f"  clinic           http://clinic.localhost:{port}/       admin / tenantry-demo\n"
+        f"  staffco          http://staffco.localhost:{port}/      admin / tenantry-demo\n"
+        f"  waterworks       http://waterworks.localhost:{port}/   admin / tenantry-demo\n"
+        f"  API docs         http://clinic.localhost:{port}/api/docs/\n",
+        file=sys.stderr,
     )
+    return _run_together(commands, env)
+
+
+def _run_together(commands: dict[str, list[str]], env: dict[str, str]) -> int:
+    """Start every command; when one exits or on Ctrl-C, stop them all and return."""
+    processes = {
+        name: subprocess.Popen(command, env={**os.environ, **env})
+        for name, command in commands.items()
+    }
+    exit_code = 0
+    try:
+        while True:
+            for name, process in processes.items():
+                code = process.poll()
+                if code is not None:
+                    print(f"devstack: {name} exited with {code}; stopping", file=sys.stderr)
+                    exit_code = code
+                    raise KeyboardInterrupt
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 15
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            process.kill()
+            process.wait()
+    return exit_code
 
 
 if __name__ == "__main__":

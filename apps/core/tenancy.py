@@ -53,11 +53,23 @@ def require_tenant_schema() -> str:
 
 @contextmanager
 def in_tenant(schema_name: str | None) -> Iterator[None]:
-    """Run the block in ``schema_name``. A missing or public schema name fails closed."""
+    """Run the block in ``schema_name``. A missing, public or non-existent schema fails
+    closed: with a schema that does not exist the search path would fall through to
+    public's tables (the operators' users, for one)."""
     if not schema_name or schema_name == PUBLIC_SCHEMA:
         raise TenantContextMissingError()
+    if schema_name not in _known_schemas:
+        with tenant_utils.schema_context(PUBLIC_SCHEMA):
+            if not tenant_utils.schema_exists(schema_name):
+                raise TenantContextMissingError(schema_name=schema_name)
+        _known_schemas.add(schema_name)
     with tenant_utils.schema_context(schema_name):
         yield
+
+
+# Schemas seen to exist in this process: a positive answer is cached, a miss never is.
+# Hard-deleted tenants' tasks are stopped earlier (apps.jobs.base checks the tenant row).
+_known_schemas: set[str] = set()
 
 
 @contextmanager

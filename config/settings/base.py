@@ -28,8 +28,11 @@ ALLOWED_HOSTS = env.list(
 # --- Applications ---------------------------------------------------------------------------
 # Public schema: the platform (tenants, domains, module switches) and the operators.
 SHARED_APPS = [
-    "django_tenants",
+    # apps.tenants comes first so that its create_tenant command wins over django-tenants'
+    # (which would skip the clone and the first admin); django_tenants must still come
+    # before django.contrib so its schema-aware migrate replaces Django's.
     "apps.tenants",
+    "django_tenants",
     # accounts, auth, contenttypes, sessions, admin and the token blacklist sit in both lists:
     # in public they hold operators and their sessions; in a tenant schema, that
     # business's users. No user row is ever shared between schemas.

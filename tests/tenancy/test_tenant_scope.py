@@ -118,11 +118,6 @@ def test_in_tenant_fails_closed_without_leaving_the_current_tenant():
     assert schema_after == TENANT_A
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="in_tenant does not check that the schema exists: the search path of a missing "
-    "schema (a hard-deleted tenant's queued task) falls through to public's tables",
-)
 def test_in_tenant_fails_closed_for_a_schema_that_does_not_exist():
     with tenancy.in_public():
         User.objects.create_superuser(username="operator-test", password="x")

@@ -146,12 +146,6 @@ def test_migrate_schemas_still_migrates_one_schema(gamma):
 # --- create_tenant, tenant_lifecycle -----------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="django_tenants precedes apps.tenants in SHARED_APPS, so `manage.py create_tenant` "
-    "runs django-tenants' own command (no clone, no first admin); fixed by listing "
-    "apps.tenants first in config/settings/base.py",
-)
 def test_manage_py_create_tenant_is_the_platform_command():
     assert get_commands()["create_tenant"] == "apps.tenants"
 

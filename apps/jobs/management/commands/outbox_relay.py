@@ -1,6 +1,12 @@
+import signal
+
 from django.core.management.base import BaseCommand
 
 from apps.jobs.dispatch import relay_forever, relay_pending
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 class Command(BaseCommand):
@@ -14,4 +20,8 @@ class Command(BaseCommand):
         if options["once"]:
             self.stdout.write(f"sent {relay_pending()}")
             return
-        relay_forever(interval=options["interval"])
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            relay_forever(interval=options["interval"])
+        except KeyboardInterrupt:
+            self.stdout.write("outbox relay stopped")
