@@ -65,6 +65,7 @@ TENANT_APPS = [
     "apps.accounts",
     "apps.core",
     "apps.jobs",
+    "apps.notifications",
     "apps.schedules",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
