@@ -18,7 +18,17 @@ BUILTIN_ROLES: dict[str, tuple[str, str, str]] = {
 }
 
 # Platform internals no tenant role should touch.
-PLATFORM_APP_LABELS = ("tenants", "sessions", "contenttypes", "token_blacklist", "admin")
+PLATFORM_APP_LABELS = (
+    "tenants",
+    "sessions",
+    "contenttypes",
+    "token_blacklist",
+    "admin",
+    "django_celery_beat",
+)
+# Administration a plain reader has no business seeing: who did what, users and roles,
+# scheduled automation, delivery logs.
+ADMIN_ONLY_APP_LABELS = ("auditlog", "accounts", "schedules", "notifications")
 
 
 def _permissions_for(rule: str) -> Any:
@@ -30,7 +40,7 @@ def _permissions_for(rule: str) -> Any:
             Q(codename__startswith="view_") | Q(codename__startswith="approve_")
         )
     return permissions.filter(codename__startswith="view_").exclude(
-        content_type__app_label__in=("auditlog", "accounts")
+        content_type__app_label__in=ADMIN_ONLY_APP_LABELS
     )
 
 
@@ -58,6 +68,12 @@ def builtin_roles_sync_after_migrate(*, app_config: Any, **kwargs: Any) -> None:
 
     # post_migrate fires once per app and permissions are created app by app: wait for
     # the last app so every permission row exists.
-    last_app = list(apps.get_app_configs())[-1]
-    if app_config is last_app and not is_public():
+    app_configs = list(apps.get_app_configs())
+    if app_config is app_configs[-1] and not is_public():
+        # This receiver may run before auth's own for the last app: create every app's
+        # permission rows first (idempotent) so no app's permissions are missed.
+        from django.contrib.auth.management import create_permissions
+
+        for config in app_configs:
+            create_permissions(config, verbosity=0, using=kwargs.get("using", "default"))
         builtin_roles_sync()

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
@@ -76,21 +75,8 @@ class ScheduleRunOutputSerializer(serializers.ModelSerializer):
         fields = ("id", "schedule", "source", "task", "fired_at", "finished_at", "requested_by")
 
 
-class _PresentFlagField(forms.TypedChoiceField):
-    def clean(self, value: Any) -> Any:
-        # An absent flag arrives as None, ``?is_enabled=`` as "": that one is an error,
-        # not "no filter" (which would list disabled schedules too).
-        if value == "":
-            raise forms.ValidationError("Use true or false.", code="invalid_choice")
-        return super().clean(value)
-
-
-class FlagFilter(StrictBooleanFilter):
-    field_class = _PresentFlagField
-
-
 class ScheduleFilter(filters.FilterSet):
-    is_enabled = FlagFilter()
+    is_enabled = StrictBooleanFilter()
     task = filters.CharFilter()
 
     class Meta:

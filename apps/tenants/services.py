@@ -221,6 +221,10 @@ def tenant_hard_delete(*, tenant: Tenant, confirm_schema_name: str) -> None:
     if confirm_schema_name != tenant.schema_name:
         raise TenantStateError("The confirmation does not match the schema name.")
     hostnames = list(tenant.domains.values_list("domain", flat=True))
+    # Its beat entries live in public and would otherwise outlive the schema.
+    from apps.schedules.services import beat_entries_delete_for_schema
+
+    beat_entries_delete_for_schema(schema_name=tenant.schema_name)
     tenancy.drop_schema(tenant.schema_name)
     tenant.delete()
     transaction.on_commit(lambda: tenant_hostnames_forget(hostnames=hostnames))
