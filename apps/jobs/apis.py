@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.filters import StrictChoiceFilter
 from apps.core.api.views import TenantApi
 from apps.jobs import selectors, services
 from apps.jobs.models import JobRun
@@ -38,7 +39,7 @@ class JobRunOutputSerializer(serializers.ModelSerializer):
 
 
 class JobRunFilter(filters.FilterSet):
-    status = filters.ChoiceFilter(choices=JobRun.Status.choices)
+    status = StrictChoiceFilter(choices=JobRun.Status.choices)
     kind = filters.CharFilter()
 
     class Meta:

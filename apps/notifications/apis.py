@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.db.models import QuerySet
-from django_filters import fields as filter_fields
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.filters import StrictBooleanFilter
+from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.notifications import selectors, services, webhooks
@@ -33,31 +31,6 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class _NonEmptyMixin:
-    # An absent parameter arrives as None, a present but empty one as "": the first means
-    # "no filter", the second is a value outside the documented enum.
-    def clean(self, value: Any) -> Any:
-        if value == "":
-            raise forms.ValidationError("Choose one of the listed values.", code="invalid_choice")
-        return super().clean(value)  # type: ignore[misc]  # a mixin: super() is the field
-
-
-class _NonEmptyTypedChoiceField(_NonEmptyMixin, forms.TypedChoiceField):
-    pass
-
-
-class _NonEmptyChoiceField(_NonEmptyMixin, filter_fields.ChoiceField):
-    pass
-
-
-class NonEmptyBooleanFilter(StrictBooleanFilter):
-    field_class = _NonEmptyTypedChoiceField
-
-
-class NonEmptyChoiceFilter(filters.ChoiceFilter):
-    field_class = _NonEmptyChoiceField
-
-
 # --- In-app notifications --------------------------------------------------------------------
 
 
@@ -70,7 +43,7 @@ class InAppNotificationOutputSerializer(serializers.ModelSerializer):
 
 
 class InAppNotificationFilter(filters.FilterSet):
-    is_read = NonEmptyBooleanFilter(method="filter_is_read")
+    is_read = StrictBooleanFilter(method="filter_is_read")
 
     class Meta:
         model = InAppNotification
@@ -163,8 +136,8 @@ class DeliveryOutputSerializer(serializers.ModelSerializer):
 
 
 class DeliveryFilter(filters.FilterSet):
-    status = NonEmptyChoiceFilter(choices=Delivery.Status.choices)
-    channel = NonEmptyChoiceFilter(choices=Channel.choices)
+    status = StrictChoiceFilter(choices=Delivery.Status.choices)
+    channel = StrictChoiceFilter(choices=Channel.choices)
     event = filters.CharFilter(max_length=100)
 
     class Meta:
