@@ -71,7 +71,7 @@ class JobRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("view_all_jobs", "Can see every user's jobs")]
+        permissions = [("oversee_jobs", "Can see every user's jobs")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(progress__lte=100), name="jobs_jobrun_progress_max_100"

@@ -10,7 +10,7 @@ from apps.jobs.models import JobRun
 def job_run_list(*, actor: Actor) -> QuerySet[JobRun]:
     """The actor's own jobs; every job for those allowed to see all."""
     jobs = JobRun.objects.select_related("requested_by")
-    if actor.has_perm("jobs.view_all_jobs"):
+    if actor.has_perm("jobs.oversee_jobs"):
         return jobs
     return jobs.filter(requested_by=actor.user)
 

@@ -139,9 +139,11 @@ def _finish(
 def job_run_cancel(*, actor: Actor, job: JobRun) -> JobRun:
     """Cancel a queued or running job. Its task notices at its next progress report."""
     job = JobRun.objects.select_for_update().get(pk=job.pk)
-    if job.requested_by_id != actor.user.pk and not actor.has_perm("jobs.view_all_jobs"):
-        raise PermissionDeniedError()
-    require_perm(actor, "jobs.change_jobrun")
+    if job.requested_by_id != actor.user.pk:
+        # Anyone may stop their own job; someone else's takes seeing and changing all jobs.
+        if not actor.has_perm("jobs.oversee_jobs"):
+            raise PermissionDeniedError()
+        require_perm(actor, "jobs.change_jobrun")
     if job.is_finished:
         raise JobFinishedError(status=job.status)
     job.status = JobRun.Status.CANCELLED
