@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.jobs.urls")),
     path("", include("apps.notifications.urls")),
     path("", include("apps.schedules.urls")),
+    path("", include("apps.reports.urls")),
     # Business modules join here through apps.core.modules.module_path(...), e.g.
     # module_path("hr/", "hr", "apps.hr.urls"): 404 for tenants without the module.
 ]

@@ -67,6 +67,7 @@ TENANT_APPS = [
     "apps.jobs",
     "apps.notifications",
     "apps.schedules",
+    "apps.reports",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from celery.schedules import crontab
+
 # Soft limit raises inside the task (it can clean up); the hard limit kills the process.
 CELERY_TASK_SOFT_TIME_LIMIT = 300
 CELERY_TASK_TIME_LIMIT = 360
@@ -17,6 +19,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULER = "apps.jobs.beat:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = {
     "jobs.outbox_relay": {"task": "jobs.outbox_relay", "schedule": timedelta(seconds=30)},
+    # Expired report files and runs, per tenant, spread over ten minutes.
+    "reports.cleanup": {
+        "task": "jobs.fanout",
+        "kwargs": {"task_name": "reports.cleanup", "window_seconds": 600},
+        "schedule": crontab(hour=3, minute=0),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
