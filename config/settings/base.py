@@ -125,8 +125,20 @@ DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 # A unix-socket directory arrives percent-encoded in the host part (postgres://u@%2Frun%2Fpg/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Under ASGI each request runs in its own thread context, so a persistent connection
+# (CONN_MAX_AGE) is never reused: every request connected afresh (bench/request_overhead.py).
+# A psycopg pool per process fixes that. Behind PgBouncer (production.py) the pool is off
+# and PgBouncer pools instead.
+if env.bool("DJANGO_DB_POOL", default=not env.bool("DJANGO_BEHIND_PGBOUNCER", default=False)):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DJANGO_DB_POOL_MIN", default=2),
+        "max_size": env.int("DJANGO_DB_POOL_MAX", default=10),
+        "timeout": 10,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -144,6 +156,7 @@ CACHES = {
         "KEY_FUNCTION": "apps.core.tenancy.tenant_cache_key",
         "KEY_PREFIX": env.str("TENANTRY_CACHE_PREFIX", default="tenantry"),
         "TIMEOUT": 300,
+        "OPTIONS": {"pool_class": "apps.core.cache.SharedConnectionPool"},
     }
 }
 
