@@ -20,6 +20,8 @@ COUNTS = {"set_search_path": 0, "connect": 0}
 @cache
 def _counting_cursor(base: type) -> type:
     class CountingCursor(base):
+        counting = True
+
         def execute(self, query, params=None, **kwargs):
             if isinstance(query, str) and query.lstrip().lower().startswith("set search_path"):
                 COUNTS["set_search_path"] += 1
@@ -38,7 +40,10 @@ def install() -> None:
     def get_new_connection(self, conn_params):
         raw = original(self, conn_params)
         COUNTS["connect"] += 1
-        raw.cursor_factory = _counting_cursor(raw.cursor_factory)
+        # With a connection pool the same driver connection comes back again and again:
+        # wrap its cursor factory once, or every SET would be counted once per reuse.
+        if not getattr(raw.cursor_factory, "counting", False):
+            raw.cursor_factory = _counting_cursor(raw.cursor_factory)
         return raw
 
     DatabaseWrapper.get_new_connection = get_new_connection
