@@ -50,25 +50,38 @@ if os.environ.get("CELERY_BROKER_URL", "").startswith("unix:"):
 app = Celery("tenantry")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Defaults: a CELERY_* Django setting (say CELERY_WORKER_PREFETCH_MULTIPLIER) overrides them.
-app.add_defaults(
-    {
-        "broker_url": broker_url(),
-        "broker_connection_retry_on_startup": True,
-        # One direct exchange and routing key per queue: a Queue declared by name only
-        # would be bound with the default key, and one message would land in all three.
-        "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
-        "task_default_queue": "default",
-        "task_default_exchange": "default",
-        "task_default_routing_key": "default",
-        "task_create_missing_queues": False,
-        # A task is acknowledged after it ran, and given back if its worker process dies,
-        # so tasks must be idempotent. One message reserved per process at a time.
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
-        "task_ignore_result": True,
-        "timezone": "UTC",
-        "enable_utc": True,
+DEFAULTS = {
+    "broker_url": broker_url(),
+    "broker_connection_retry_on_startup": True,
+    # One direct exchange and routing key per queue: a Queue declared by name only
+    # would be bound with the default key, and one message would land in all three.
+    "task_queues": [Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+    "task_default_queue": "default",
+    "task_default_exchange": "default",
+    "task_default_routing_key": "default",
+    "task_create_missing_queues": False,
+    # A task is acknowledged after it ran, and given back if its worker process dies,
+    # so tasks must be idempotent. One message reserved per process at a time.
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "worker_prefetch_multiplier": 1,
+    "task_ignore_result": True,
+    "timezone": "UTC",
+    "enable_utc": True,
+}
+
+
+def _defaults_not_in_django_settings() -> dict[str, object]:
+    # Celery ranks add_defaults() above the config object, so a default given for a key
+    # would silently beat the CELERY_* Django setting of the same key: leave those out.
+    from django.conf import settings
+
+    return {
+        key: value
+        for key, value in DEFAULTS.items()
+        if not hasattr(settings, f"CELERY_{key.upper()}")
     }
-)
+
+
+app.add_defaults(_defaults_not_in_django_settings)
 app.autodiscover_tasks()

@@ -70,6 +70,16 @@ class SingleBeatScheduler(DatabaseScheduler):
             interval = super().tick(*args, **kwargs)
         return min(interval, LOCK_TTL / 3)
 
+    def apply_entry(self, entry, producer=None) -> None:
+        # A tick can outlast the lock (a slow schedule read, a stalled process) while the
+        # other beat takes it over: check the lock is still ours right before each send.
+        if not self._hold_lock():
+            logger.warning(
+                "Beat lost the lock during a tick; %s left to the new holder", entry.name
+            )
+            return
+        super().apply_entry(entry, producer=producer)
+
     def close(self) -> None:
         if self._holds_lock:
             try:

@@ -2,9 +2,12 @@
 
 Tests here do not use pytest-django's rolled-back transaction (a worker is another
 process and only sees committed rows) and never ``transaction=True`` (it would truncate
-the session's tenants). They write committed rows under ``django_db_blocker.unblock()``
-into two throwaway tenants created for this package, and record task effects in
+the session's tenants). ``db`` is overridden below to mean committed access; tests write
+into two throwaway tenants created for this package and read task effects from
 ``public.tests_jobs_effect``; the package's teardown drops both.
+
+Time: the package runs in about 70 s (one worker for the package; chaos tests start
+their own workers, beats and a redis-server).
 """
 
 from __future__ import annotations
@@ -134,11 +137,15 @@ class Live:
     started: list[live.LiveProcess] = field(default_factory=list)
 
     def start_worker(
-        self, name: str, *, broker_url: str | None = None, **options: str
+        self, name: str, *, broker_url: str | None = None, queue_suffix: str = "", **options: str
     ) -> live.LiveProcess:
         """A worker of this test's own (on its broker unless told); stopped when it ends."""
         worker = live.start_worker(
-            name, broker_url=broker_url or self.broker_url, log_dir=self.log_dir, **options
+            name,
+            broker_url=broker_url or self.broker_url,
+            log_dir=self.log_dir,
+            queue_suffix=queue_suffix,
+            **options,
         )
         self.started.append(worker)
         return worker

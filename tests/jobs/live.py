@@ -177,7 +177,38 @@ def spawn(name: str, command: list[str], *, log_dir: Path, env: dict[str, str]) 
     return LiveProcess(name=name, popen=popen, log_path=log_path, _log=log)
 
 
-def worker_command(name: str, *, concurrency: int = 2) -> list[str]:
+QUEUES = ("high", "default", "low")
+
+
+def isolated_queue(name: str, suffix: str) -> Any:
+    """Queue ``name`` renamed ``name.suffix`` (own exchange and key), gone with its last
+    consumer: a broker that other test runs share (RabbitMQ's default vhost) then never
+    hands this run's messages to another run's worker."""
+    from kombu import Exchange, Queue
+
+    unique = f"{name}.{suffix}"
+    return Queue(unique, Exchange(unique, auto_delete=True), routing_key=unique, auto_delete=True)
+
+
+@contextmanager
+def using_isolated_queues(suffix: str) -> Iterator[None]:
+    """The test process sends what targets ``high``/``default``/``low`` to the renamed
+    queues of workers started with ``TENANTRY_TEST_QUEUE_SUFFIX=suffix``."""
+    from config.celery import app
+
+    queues = app.amqp.queues
+    saved = {name: queues[name] for name in QUEUES}
+    try:
+        for name in QUEUES:
+            queues[name] = isolated_queue(name, suffix)
+        yield
+    finally:
+        for name, queue in saved.items():
+            queues[name] = queue
+
+
+def worker_command(name: str, *, concurrency: int = 2, queue_suffix: str = "") -> list[str]:
+    queues = [f"{queue}.{queue_suffix}" if queue_suffix else queue for queue in QUEUES]
     return [
         PYTHON,
         "-m",
@@ -186,7 +217,7 @@ def worker_command(name: str, *, concurrency: int = 2) -> list[str]:
         "config",
         "worker",
         "-Q",
-        "high,default,low",
+        ",".join(queues),
         "-c",
         str(concurrency),
         "--pool",
@@ -210,12 +241,15 @@ def start_worker(
     log_dir: Path,
     concurrency: int = 2,
     timeout: float = 45.0,
+    queue_suffix: str = "",
     **extra_env: str,
 ) -> LiveProcess:
     """Start ``celery worker`` on all three queues and wait until it answers a ping."""
+    if queue_suffix:
+        extra_env["TENANTRY_TEST_QUEUE_SUFFIX"] = queue_suffix
     worker = spawn(
         name,
-        worker_command(name, concurrency=concurrency),
+        worker_command(name, concurrency=concurrency, queue_suffix=queue_suffix),
         log_dir=log_dir,
         env=child_env(CELERY_BROKER_URL=broker_url, **extra_env),
     )

@@ -46,6 +46,18 @@ def sends(log: str, task_name: str) -> int:
     return len(re.findall(rf"Sending due task .+? \({re.escape(task_name)}\)", log))
 
 
+def story(*beats) -> str:
+    """Who held the lock and who sent when, for an assertion's message."""
+    lines = []
+    for beat in beats:
+        lines += [
+            f"{beat.name}: {line}"
+            for line in beat.log_text().splitlines()
+            if "holds the lock" in line or "Sending due task" in line or "lost the lock" in line
+        ]
+    return "\n".join(sorted(lines, key=lambda line: line.split(": ", 1)[1]))
+
+
 def lock_owner_pid() -> int | None:
     from apps.jobs.beat import LOCK_KEY, _redis
 
@@ -123,8 +135,8 @@ def test_two_beats_fire_each_tick_once_and_the_survivor_takes_over(
     ticks = OBSERVED_SECONDS / INTERVAL
     # One firing per tick: as many as the elapsed intervals (give or take the edges),
     # never two at the same tick.
-    assert ticks - 1 <= len(firings) <= ticks + 1, gaps
-    assert min(gaps) > INTERVAL / 3, gaps
+    assert ticks - 1 <= len(firings) <= ticks + 1, (gaps, story(holder, other))
+    assert min(gaps) > INTERVAL / 3, (gaps, story(holder, other))
     assert sends(other.log_text(), "tests.jobs.beat_tick") == 0
     assert sends(holder.log_text(), "tests.jobs.beat_tick") >= len(firings)
     assert "holds the lock and sends schedules" in holder.log_text()
