@@ -53,12 +53,26 @@ def _claim(message_id: Any) -> OutboxMessage | None:
     return OutboxMessage.objects.get(pk=message_id)
 
 
+# After a failed send this process leaves the broker alone for a while: without it,
+# every enqueue of every request would wait out the connect timeout (~2 s) while the
+# broker is down. The outbox keeps the messages; the relay retries.
+BROKER_BACKOFF_SECONDS = 10.0
+_broker_down_until = 0.0
+
+
+def _broker_known_down() -> bool:
+    return time.monotonic() < _broker_down_until
+
+
 def publish(*, schema_name: str, message_id: Any) -> bool:
     """Send one outbox message; True when the broker took it (or it ran inline)."""
+    global _broker_down_until
     with tenancy.in_tenant(schema_name):
         message = _claim(message_id)
         if message is None:
             return False  # already sent, or someone else is sending it right now
+        if _broker_known_down():
+            return _broker_failed(message, BrokerError("broker recently unreachable"))
         try:
             current_app.send_task(
                 message.task_name,
@@ -69,6 +83,7 @@ def publish(*, schema_name: str, message_id: Any) -> bool:
                 retry=False,
             )
         except (BrokerError, OSError, ConnectionError) as error:
+            _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
             return _broker_failed(message, error)
         OutboxMessage.objects.filter(pk=message.pk).update(
             sent_at=timezone.now(), attempts=message.attempts + 1, last_error=""

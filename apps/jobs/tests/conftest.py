@@ -62,3 +62,13 @@ def refusing_broker() -> Iterator[str]:
             yield "redis://127.0.0.1:1/0"
     finally:
         app.conf.broker_connection_timeout = timeout
+
+
+@pytest.fixture(autouse=True)
+def _broker_backoff_reset() -> Iterator[None]:
+    """Each test starts with no remembered broker outage (apps.jobs.dispatch backs off)."""
+    from apps.jobs import dispatch
+
+    dispatch._broker_down_until = 0.0
+    yield
+    dispatch._broker_down_until = 0.0

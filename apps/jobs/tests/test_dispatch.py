@@ -190,3 +190,28 @@ def test_pending_schemas_lists_only_tenants_with_old_unsent_messages(db):
         _pending()
 
     assert dispatch.pending_schemas() == [TENANT_B]
+
+
+def test_after_a_broker_failure_enqueues_do_not_wait_for_it(
+    in_tenant_a, refusing_broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    calls = []
+    original = dispatch.current_app.send_task
+
+    def counting_send_task(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch.current_app, "send_task", counting_send_task)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = enqueue(record, key="first")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = enqueue(record, key="second")
+
+    # Only the first tried the broker; the second went straight to the outbox.
+    assert len(calls) == 1
+    assert list(
+        OutboxMessage.objects.filter(pk__in=[first.pk, second.pk], sent_at__isnull=True)
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    ) == [first.pk, second.pk]
