@@ -103,7 +103,14 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {}
 
 
 def _load_benchmarks() -> None:
-    from bench import deploy, enqueue_latency, excel_report, provisioning, request_overhead
+    from bench import (
+        deploy,
+        enqueue_latency,
+        excel_report,
+        provisioning,
+        realtime_fanout,
+        request_overhead,
+    )
 
     BENCHMARKS.update(
         {
@@ -112,6 +119,7 @@ def _load_benchmarks() -> None:
             "deploy": deploy.run,
             "excel": excel_report.section,
             "enqueue": enqueue_latency.section,
+            "realtime": realtime_fanout.section,
         }
     )
 

@@ -62,8 +62,14 @@ def _send(groups: list[str], event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # One event loop for all the groups: async_to_sync starts a loop per call, and the
+    # layer opens its Redis connections per loop.
+    async_to_sync(_group_send_each)(layer, groups, event)
+
+
+async def _group_send_each(layer: Any, groups: list[str], event: dict[str, Any]) -> None:
     for group in groups:
         try:
-            async_to_sync(layer.group_send)(group, {"type": "event.message", "event": event})
+            await layer.group_send(group, {"type": "event.message", "event": event})
         except Exception:  # noqa: BLE001 - a realtime hiccup must not fail the write
             logger.warning("Could not publish %s to %s", event["type"], group, exc_info=True)
