@@ -163,6 +163,9 @@ def _serve(python: str, env: dict[str, str]) -> int:
             port,
             "--log-level",
             "warning",
+            # An idle channels-redis receive loop can keep a graceful shutdown waiting.
+            "--timeout-graceful-shutdown",
+            "5",
         ],
         # One development worker takes all three queues; production runs one per class.
         "worker": [

@@ -45,6 +45,12 @@ def _provision(schema_name: str) -> None:
 def test_tenants(django_db_setup, django_db_blocker) -> None:
     # Autouse under its own name: a plugin cannot reliably override pytest-django's
     # django_db_setup, so the tenants are provisioned right after it instead.
+    from django.conf import settings
+
+    # pytest-django only switches to the test database when a collected test needs the
+    # database; never provision personas into a developer's real one.
+    if not settings.DATABASES["default"]["NAME"].startswith("test_"):
+        return
     with django_db_blocker.unblock():
         _provision(TENANT_A)
         _provision(TENANT_B)
