@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import BENCH_PASSWORD, PYTHON, ROOT, Row, Section, child_env, free_port, log
+from config.devstack import uvicorn_command
 
 GOAL_P99_MS = 100.0
 SCHEMA_PREFIX = "bench_rt_"
@@ -192,26 +193,7 @@ def _server(log_dir: Path) -> Iterator[tuple[int, int]]:
     log_path = log_dir / "uvicorn.log"
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--lifespan",
-                "off",
-                # The receive task that holds channels_redis' receive lock when the
-                # last socket closes has been seen to keep polling Redis after its
-                # cancellation, which holds a graceful shutdown open for good.
-                "--timeout-graceful-shutdown",
-                "3",
-            ],
+            uvicorn_command(port=port, python=PYTHON),
             cwd=ROOT,
             env=child_env(DJANGO_SETTINGS_MODULE="config.settings.test"),
             stdout=log_file,

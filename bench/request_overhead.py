@@ -30,6 +30,7 @@ from bench.common import (
     log,
     median,
 )
+from config.devstack import uvicorn_command
 
 SCHEMA = "benchhttp"
 HOST = "benchhttp.localhost"
@@ -106,21 +107,7 @@ def _server(settings_module: str, log_dir: Path, name: str, **extra_env: str):
     env = child_env(DJANGO_SETTINGS_MODULE=settings_module, BENCH_PINNED_SCHEMA=SCHEMA, **extra_env)
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-                "--lifespan",
-                "off",
-            ],
+            uvicorn_command(port=port, python=PYTHON),
             cwd=ROOT,
             env=env,
             stdout=log_file,

@@ -107,6 +107,30 @@ def services(*, throwaway: bool) -> Iterator[dict[str, str]]:
         yield env
 
 
+def uvicorn_command(*, port: int | str, python: str = sys.executable) -> list[str]:
+    """The ASGI server as `make run`, the benchmarks and the live-server tests start it."""
+    return [
+        python,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--lifespan",
+        "off",
+        # When the last websocket of a process closes, channels_redis' receive task has been
+        # seen to keep polling Redis after its cancellation (channels_redis 4.3, redis-py 8),
+        # which would hold a graceful shutdown open for good.
+        "--timeout-graceful-shutdown",
+        "3",
+    ]
+
+
 def _run(command: list[str], env: dict[str, str]) -> int:
     process = subprocess.Popen(command, env={**os.environ, **env}, start_new_session=False)
     try:
@@ -152,21 +176,7 @@ def _serve(python: str, env: dict[str, str]) -> int:
     port = os.environ.get("PORT", "8000")
     DATA.mkdir(exist_ok=True)
     commands = {
-        "web": [
-            python,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            port,
-            "--log-level",
-            "warning",
-            # An idle channels-redis receive loop can keep a graceful shutdown waiting.
-            "--timeout-graceful-shutdown",
-            "5",
-        ],
+        "web": uvicorn_command(port=port, python=python),
         # One development worker takes all three queues; production runs one per class.
         "worker": [
             python,

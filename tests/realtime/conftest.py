@@ -31,6 +31,8 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from config.devstack import uvicorn_command
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 CONNECT_TIMEOUT = 5.0
 RECEIVE_TIMEOUT = 5.0
@@ -114,26 +116,7 @@ def asgi_server(django_db_setup, test_tenants) -> Iterator[AsgiServer]:
         log_path = Path(log_dir) / "uvicorn.log"
         with log_path.open("w") as log_file:
             process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "config.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                    "--lifespan",
-                    "off",
-                    # The receive task that holds channels_redis' receive lock when the
-                    # last socket closes has been seen to keep polling Redis after its
-                    # cancellation (channels_redis 4.3, redis-py 8), which holds a
-                    # graceful shutdown open for good.
-                    "--timeout-graceful-shutdown",
-                    "2",
-                ],
+                uvicorn_command(port=port, python=sys.executable),
                 cwd=ROOT,
                 env=env,
                 stdout=log_file,
