@@ -20,11 +20,20 @@ HALF_DAY = Decimal("0.5")
 DEFAULT_WEEKEND = (5, 6)  # Saturday, Sunday (date.weekday() numbering: Monday is 0)
 
 
+# Bounds the day-by-day walk (and the holiday years loaded) for absurd input; no
+# real leave lasts ten years.
+MAX_LEAVE_SPAN_DAYS = 3660
+
+
 class LeaveRangeError(ValueError):
-    """The leave ends before it starts."""
+    """The leave ends before it starts, or spans more than MAX_LEAVE_SPAN_DAYS."""
 
     def __init__(self, *, start: date, end: date) -> None:
-        super().__init__(f"Leave ends ({end.isoformat()}) before it starts ({start.isoformat()}).")
+        if end < start:
+            message = f"Leave ends ({end.isoformat()}) before it starts ({start.isoformat()})."
+        else:
+            message = f"Leave from {start.isoformat()} to {end.isoformat()} is implausibly long."
+        super().__init__(message)
         self.start = start
         self.end = end
 
@@ -100,11 +109,11 @@ def leave_days(
     day that falls on a non-working day counts 0, not -0.5. On a one-day leave either
     flag makes it a half day (both flags still mean one half day, not zero).
 
-    Raises LeaveRangeError when end < start, UnknownCountryError /
-    UnknownSubdivisionError for a calendar the library does not have, and ValueError
-    for a weekend day outside 0..6.
+    Raises LeaveRangeError when end < start or the range spans MAX_LEAVE_SPAN_DAYS
+    days or more, UnknownCountryError / UnknownSubdivisionError for a calendar the
+    library does not have, and ValueError for a weekend day outside 0..6.
     """
-    if end < start:
+    if end < start or (end - start).days >= MAX_LEAVE_SPAN_DAYS:
         raise LeaveRangeError(start=start, end=end)
     weekend_days = frozenset(weekend)
     if not weekend_days <= frozenset(range(7)):

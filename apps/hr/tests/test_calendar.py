@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from apps.hr.calendar import (
+    MAX_LEAVE_SPAN_DAYS,
     LeaveRangeError,
     UnknownCountryError,
     UnknownSubdivisionError,
@@ -116,6 +117,17 @@ def test_end_before_start_is_refused():
 
     assert isinstance(caught.value, ValueError)
     assert (caught.value.start, caught.value.end) == (FRIDAY, MONDAY)
+
+
+def test_implausibly_long_range_is_refused():
+    start = date(2026, 1, 1)
+    longest = start + timedelta(days=MAX_LEAVE_SPAN_DAYS - 1)
+
+    assert leave_days(start=start, end=longest, country="US") > Decimal(2000)
+    with pytest.raises(LeaveRangeError, match="implausibly long"):
+        leave_days(start=start, end=longest + timedelta(days=1), country="US")
+    with pytest.raises(LeaveRangeError):
+        leave_days(start=date(1, 1, 1), end=date(9999, 12, 31), country="US")
 
 
 def test_unknown_country_is_refused():
