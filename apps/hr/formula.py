@@ -226,7 +226,10 @@ def _names(node: _Node) -> set[str]:
         case _Negate(operand) | _Round(operand, _):
             return _names(operand)
         case _MinMax(_, arguments):
-            return set().union(*(_names(argument) for argument in arguments))
+            names: set[str] = set()
+            for argument in arguments:
+                names |= _names(argument)
+            return names
         case _:
             return set()
 
