@@ -5,6 +5,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.modules import module_path
+
 api_v1 = [
     path("", include("apps.core.urls")),
     path("", include("apps.accounts.urls")),
@@ -14,6 +16,7 @@ api_v1 = [
     path("", include("apps.reports.urls")),
     # Business modules join here through apps.core.modules.module_path(...), e.g.
     # module_path("hr/", "hr", "apps.hr.urls"): 404 for tenants without the module.
+    module_path("hr/", "hr", "apps.hr.urls"),
 ]
 
 urlpatterns = [

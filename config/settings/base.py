@@ -68,6 +68,7 @@ TENANT_APPS = [
     "apps.notifications",
     "apps.schedules",
     "apps.reports",
+    "apps.hr",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

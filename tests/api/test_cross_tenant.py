@@ -4,6 +4,8 @@ missing from tests/api/routes.py fails ``test_every_route_is_covered``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from apps.core import tenancy
@@ -31,6 +33,40 @@ def test_every_route_is_covered():
     assert uncovered == set(), f"add these routes to tests/api/routes.py: {sorted(uncovered)}"
     assert stale == set(), f"these routes no longer exist: {sorted(stale)}"
     assert len(patterns) >= 12
+
+
+@pytest.fixture(autouse=True)
+def _modules_of_b_on(request) -> Iterator[None]:
+    """B lacks the business modules A has (e.g. hr), so B's host answers 404 on their
+    routes before a token is even read. For a module route, switch the module on for B
+    during the test (rolled back with it), so the checks below reach the views: the module
+    gate itself is tested by each module's own tests."""
+    route = getattr(request.node, "callspec", None) and request.node.callspec.params.get("route")
+    module = _module_of(route) if route else None
+    if module is None:
+        yield
+        return
+    from apps.tenants.models import Tenant, TenantModule
+    from apps.tenants.selectors import tenant_hostnames_forget
+
+    request.getfixturevalue("db")
+    TenantModule.objects.update_or_create(
+        tenant=Tenant.objects.get(schema_name=TENANT_B),
+        module=module,
+        defaults={"is_enabled": True},
+    )
+    tenant_hostnames_forget(hostnames=[HOSTS[TENANT_B]])
+    yield
+    # The switch is rolled back with the test; its cached host lookup must go too.
+    tenant_hostnames_forget(hostnames=[HOSTS[TENANT_B]])
+
+
+def _module_of(route) -> str | None:
+    # module_path("<module>/", ...) mounts a business module under api/v1/<module>/.
+    from django.conf import settings
+
+    first = route.pattern.removeprefix("api/v1/").split("/", 1)[0]
+    return first if first in settings.TENANTRY_MODULES else None
 
 
 def _make_in(schema_name: str, route) -> tuple[str, str]:

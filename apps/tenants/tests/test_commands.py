@@ -264,7 +264,8 @@ def test_seed_demo_is_idempotent():
 
     assert re.fullmatch(
         r"created clinic in \d+\.\d\ds\ncreated staffco in \d+\.\d\ds\n"
-        r"created waterworks in \d+\.\d\ds\n",
+        r"created waterworks in \d+\.\d\ds\n"
+        r"hr demo for staffco: \d+ rows created, 50 employees\n",
         first,
     )
     assert second == ""
@@ -278,4 +279,9 @@ def test_seed_demo_is_idempotent():
     with tenancy.in_public():
         assert User.objects.filter(username="operator", is_superuser=True).count() == 1
     with tenancy.in_tenant("staffco"):
-        assert list(User.objects.values_list("username", flat=True)) == ["admin"]
+        # The hr demo's logins (apps.hr.demo) join the tenant's admin.
+        assert sorted(User.objects.values_list("username", flat=True)) == [
+            "admin",
+            "employee",
+            "manager",
+        ]

@@ -5,6 +5,7 @@ clinic.localhost (healthcare), staffco.localhost (hr), waterworks.localhost (pip
 """
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from apps.core import tenancy
@@ -47,3 +48,6 @@ class Command(BaseCommand):
                 time_zone=time_zone,
             )
             self.stdout.write(f"created {schema_name} in {result.seconds:.2f}s")
+        # People and places for the hr demo; the command is idempotent, so it runs on
+        # every seed and fills a staffco created before the hr module had demo data.
+        call_command("seed_hr_demo", schema="staffco", stdout=self.stdout)
