@@ -11,6 +11,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# The web server is the one process that wants a connection pool (config/settings/base.py).
+os.environ.setdefault("TENANTRY_ASGI", "1")
 
 # Django is set up before anything imports models (the consumers do).
 django_application = get_asgi_application()

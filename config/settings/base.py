@@ -4,6 +4,7 @@ Configuration comes from environment variables (django-environ). `config.devstac
 sets DATABASE_URL / REDIS_URL to embedded servers when the developer has none.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -128,9 +129,14 @@ DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST") or "")
 DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
 # Under ASGI each request runs in its own thread context, so a persistent connection
 # (CONN_MAX_AGE) is never reused: every request connected afresh (bench/request_overhead.py).
-# A psycopg pool per process fixes that. Behind PgBouncer (production.py) the pool is off
-# and PgBouncer pools instead.
-if env.bool("DJANGO_DB_POOL", default=not env.bool("DJANGO_BEHIND_PGBOUNCER", default=False)):
+# A psycopg pool per process fixes that; config/asgi.py turns it on for the web server.
+# It stays off elsewhere: a pool's threads do not survive fork(), so forking processes
+# (django-tenants' multiprocessing migrate executor, Celery's prefork workers) would hang
+# on a pool inherited from their parent. Behind PgBouncer it is off and PgBouncer pools.
+_pool_default = os.environ.get("TENANTRY_ASGI") == "1" and not env.bool(
+    "DJANGO_BEHIND_PGBOUNCER", default=False
+)
+if env.bool("DJANGO_DB_POOL", default=_pool_default):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DJANGO_DB_POOL_MIN", default=2),
