@@ -26,7 +26,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open its event loop runs in
+# the main thread, and every later test that calls async_to_sync (publish_event does)
+# would fail with "cannot use AsyncToSync in the same thread as an async event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (Debian package `chromium`; .ci/run installs it)")
