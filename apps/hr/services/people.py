@@ -20,7 +20,6 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.accounts.selectors import require_perm
 from apps.core.types import Actor
-from apps.hr import selectors
 from apps.hr.errors import (
     DepartmentCycleError,
     DepartmentInUseError,
@@ -33,6 +32,7 @@ from apps.hr.errors import (
 )
 from apps.hr.models import Department, Employee, Position, WorkLocation
 from apps.hr.phone import PhoneInvalidError, phone_normalize
+from apps.hr.selectors import people as selectors
 
 # Transaction-level advisory locks serialise changes to one tree, so two concurrent edits
 # (A under B, B under A) cannot each pass the cycle check and together form a cycle.

@@ -1,0 +1,3 @@
+"""Payroll tables: salary components and structures, assignments, runs, payslips."""
+
+__all__: list[str] = []
