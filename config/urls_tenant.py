@@ -26,5 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Staff pages of business modules, gated like their API routes.
+    module_path("hr/", "hr", "apps.hr.pages.urls"),
     path("", include("apps.core.pages")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.hr import apis
+from apps.hr import apis, urls_attendance, urls_leave, urls_payroll
 
 urlpatterns = [
     path("departments/", apis.DepartmentListCreateApi.as_view(), name="hr-department-list"),
@@ -29,3 +29,4 @@ urlpatterns = [
         name="hr-employee-detail",
     ),
 ]
+urlpatterns += [*urls_attendance.urlpatterns, *urls_leave.urlpatterns, *urls_payroll.urlpatterns]

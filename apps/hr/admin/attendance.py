@@ -1,0 +1,1 @@
+"""Admin for HR attendance (registered on import by apps.hr.admin)."""

@@ -1,0 +1,1 @@
+"""Admin for HR leave (registered on import by apps.hr.admin)."""

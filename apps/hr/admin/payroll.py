@@ -1,0 +1,1 @@
+"""Admin for HR payroll (registered on import by apps.hr.admin)."""

@@ -1,0 +1,1 @@
+"""Server-rendered HR staff pages, one module per sub-domain; routes in pages/urls.py."""

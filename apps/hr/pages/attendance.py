@@ -1,0 +1,3 @@
+"""HR staff pages: attendance."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""HR staff pages: leave."""
+
+urlpatterns: list = []

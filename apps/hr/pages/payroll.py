@@ -1,0 +1,3 @@
+"""HR staff pages: payroll."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Celery tasks of HR attendance: thin wrappers around apps.hr.services.attendance."""

@@ -1,0 +1,1 @@
+"""Celery tasks of HR leave: thin wrappers around apps.hr.services.leave."""

@@ -1,0 +1,1 @@
+"""Celery tasks of HR payroll: thin wrappers around apps.hr.services.payroll."""

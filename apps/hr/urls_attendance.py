@@ -1,0 +1,3 @@
+"""HR API routes: attendance (included by apps.hr.urls)."""
+
+urlpatterns: list = []

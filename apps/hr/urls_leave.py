@@ -1,0 +1,3 @@
+"""HR API routes: leave (included by apps.hr.urls)."""
+
+urlpatterns: list = []

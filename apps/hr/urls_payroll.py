@@ -1,0 +1,3 @@
+"""HR API routes: payroll (included by apps.hr.urls)."""
+
+urlpatterns: list = []
