@@ -122,3 +122,17 @@ def _session_exists(schema_name: str, session_key: str) -> bool:
 
     with in_tenant(schema_name):
         return Session.objects.filter(session_key=session_key).exists()
+
+
+@pytest.mark.parametrize(("schema_name", "shows_hr"), [(TENANT_A, True), (TENANT_B, False)])
+def test_home_links_the_staff_pages_of_the_modules_the_tenant_has(
+    web_client, schema_name, shows_hr
+):
+    client = web_client(schema_name)
+
+    response = _log_in(client)
+
+    page = response.content.decode()
+    assert ('href="/hr/leave/"' in page) is shows_hr
+    assert ('href="/hr/attendance/"' in page) is shows_hr
+    assert 'href="/api/docs/"' in page
