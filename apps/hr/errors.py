@@ -49,3 +49,113 @@ class UserAlreadyLinkedError(ApplicationError):
     code = "hr.user_already_linked"
     http_status = 409
     message = _("This user account already belongs to another employee.")
+
+
+# --- shifts and attendance -----------------------------------------------------------------
+
+
+class NoEmployeeRecordError(ApplicationError):
+    code = "hr.no_employee_record"
+    http_status = 403
+    message = _("Your account is not linked to an employee record.")
+
+
+class EmployeeInactiveError(ApplicationError):
+    code = "hr.employee_inactive"
+    http_status = 403
+    message = _("This employee is not employed on this date.")
+
+
+class OutsideGeofenceError(ApplicationError):
+    code = "hr.outside_geofence"
+    http_status = 403
+    message = _("You are not at a work location you may check in at.")
+
+
+class AlreadyCheckedInError(ApplicationError):
+    code = "hr.already_checked_in"
+    http_status = 409
+    message = _("You are already checked in; check out first.")
+
+
+class NoOpenShiftError(ApplicationError):
+    code = "hr.no_open_shift"
+    http_status = 409
+    message = _("You are not checked in.")
+
+
+class NotManagerOfEmployeeError(ApplicationError):
+    code = "hr.not_manager_of_employee"
+    http_status = 403
+    message = _("Only a manager of this employee or an HR admin may do this.")
+
+
+class AttendanceNotPendingError(ApplicationError):
+    code = "hr.attendance_not_pending"
+    http_status = 409
+    message = _("This attendance record is not waiting for approval.")
+
+
+class ShiftInUseError(ApplicationError):
+    code = "hr.shift_in_use"
+    http_status = 409
+    message = _("Assignments or attendance records still use this shift.")
+
+
+class AssignmentExistsError(ApplicationError):
+    code = "hr.assignment_exists"
+    http_status = 409
+    message = _("This employee already has an assignment starting on that date.")
+
+
+# --- leave ---------------------------------------------------------------------------------
+
+
+class LeaveOverlapsError(ApplicationError):
+    code = "hr.leave_overlaps"
+    http_status = 409
+    message = _("This leave overlaps another pending or approved request of the employee.")
+
+
+class InsufficientBalanceError(ApplicationError):
+    # 409, not 422: the request is well formed; it conflicts with the balance as it
+    # stands now, and may pass later (after an accrual or an adjustment).
+    code = "hr.insufficient_balance"
+    http_status = 409
+    message = _("The leave balance does not cover this request.")
+
+
+class LeaveInvalidTransitionError(ApplicationError):
+    code = "hr.leave_invalid_transition"
+    http_status = 409
+    message = _("This leave request cannot make that change in its current status.")
+
+
+class LeaveNoWorkingDaysError(ApplicationError):
+    code = "hr.leave_no_working_days"
+    http_status = 400
+    message = _("This leave covers no working day (only weekends or holidays).")
+
+
+class LeaveSelfApprovalError(ApplicationError):
+    code = "hr.leave_self_approval"
+    http_status = 403
+    message = _("Nobody can approve or reject their own leave.")
+
+
+class LeaveTypeInUseError(ApplicationError):
+    code = "hr.leave_type_in_use"
+    http_status = 409
+    message = _("Requests or ledger entries use this leave type; deactivate it instead.")
+
+
+class HolidayDateTakenError(ApplicationError):
+    code = "hr.holiday_date_taken"
+    http_status = 409
+    message = _("The tenant already has a holiday on this date.")
+
+
+class HolidayCalendarUnknownError(ApplicationError):
+    code = "hr.holiday_calendar_unknown"
+    http_status = 409
+    message = _("The HR policy names a country or region without a public holiday calendar.")
