@@ -159,3 +159,78 @@ class HolidayCalendarUnknownError(ApplicationError):
     code = "hr.holiday_calendar_unknown"
     http_status = 409
     message = _("The HR policy names a country or region without a public holiday calendar.")
+
+
+# --- payroll -------------------------------------------------------------------------------
+
+
+class FormulaInvalidError(ApplicationError):
+    code = "hr.formula_invalid"
+    http_status = 400
+    message = _("The formula is not valid.")
+
+
+class FormulaUnknownComponentError(ApplicationError):
+    code = "hr.formula_unknown_component"
+    http_status = 400
+    message = _("The formula refers to a component or input that does not exist.")
+
+
+class FormulaCycleError(ApplicationError):
+    code = "hr.formula_cycle"
+    http_status = 400
+    message = _("Salary formulas refer to each other in a cycle.")
+
+
+class FormulaDivisionByZeroError(ApplicationError):
+    code = "hr.formula_division_by_zero"
+    http_status = 400
+    message = _("The formula divides by zero.")
+
+
+class ComponentInUseError(ApplicationError):
+    code = "hr.component_in_use"
+    http_status = 409
+    message = _("Structures or other components still use this component.")
+
+
+class StructureInUseError(ApplicationError):
+    code = "hr.structure_in_use"
+    http_status = 409
+    message = _("Employees are still assigned to this salary structure.")
+
+
+class SalaryAssignmentExistsError(ApplicationError):
+    code = "hr.salary_assignment_exists"
+    http_status = 409
+    message = _("This employee already has a salary assignment starting that day.")
+
+
+class PayrollLockedError(ApplicationError):
+    code = "hr.payroll_locked"
+    http_status = 409
+    message = _("The payroll of this period is approved and locked.")
+
+
+class PayrollRunExistsError(ApplicationError):
+    code = "hr.payroll_run_exists"
+    http_status = 409
+    message = _("A payroll run for this period exists already; recompute it instead.")
+
+
+class PayrollComputingError(ApplicationError):
+    code = "hr.payroll_computing"
+    http_status = 409
+    message = _("This payroll run is being computed right now.")
+
+
+class PayrollNotComputedError(ApplicationError):
+    code = "hr.payroll_not_computed"
+    http_status = 409
+    message = _("Only a computed payroll run without errors can be approved.")
+
+
+class PayslipNotReadyError(ApplicationError):
+    code = "hr.payslip_not_ready"
+    http_status = 409
+    message = _("This payslip's PDF has not been generated yet.")
