@@ -15,3 +15,20 @@ class HrConfig(AppConfig):
         auditlog.register(Position, exclude_fields=["updated_at"])
         auditlog.register(WorkLocation, exclude_fields=["updated_at"])
         auditlog.register(Employee, m2m_fields={"allowed_locations"}, exclude_fields=["updated_at"])
+        # Shifts and attendance: who changed a policy, a roster or a punch, and what.
+        from apps.hr.models import (
+            AttendanceCorrection,
+            AttendanceRecord,
+            HrPolicy,
+            ShiftAssignment,
+            ShiftTemplate,
+        )
+
+        for model in (
+            HrPolicy,
+            ShiftTemplate,
+            ShiftAssignment,
+            AttendanceRecord,
+            AttendanceCorrection,
+        ):
+            auditlog.register(model, exclude_fields=["updated_at"])

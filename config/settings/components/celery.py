@@ -25,6 +25,17 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"task_name": "reports.cleanup", "window_seconds": 600},
         "schedule": crontab(hour=3, minute=0),
     },
+    # Abandoned shifts close at the employee's local midnight, so the check runs often;
+    # only tenants with the hr module get it, spread over five minutes.
+    "hr.attendance_auto_close": {
+        "task": "jobs.fanout",
+        "kwargs": {
+            "task_name": "hr.attendance_auto_close",
+            "module": "hr",
+            "window_seconds": 300,
+        },
+        "schedule": timedelta(minutes=15),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
