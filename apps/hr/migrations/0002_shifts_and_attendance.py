@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-check_in_at'],
-                'permissions': [('approve_attendance', 'Can approve punches made outside a geofence'), ('correct_attendance', 'Can correct punches of reports')],
+                'permissions': [('approve_attendance', 'Can approve punches made outside a geofence'), ('approve_attendance_correction', 'Can correct punches of reports')],
             },
         ),
         migrations.CreateModel(

@@ -204,7 +204,7 @@ class AttendanceRecord(BaseModel):
         ]
         permissions = [
             ("approve_attendance", "Can approve punches made outside a geofence"),
-            ("correct_attendance", "Can correct punches of reports"),
+            ("approve_attendance_correction", "Can correct punches of reports"),
         ]
 
     def __str__(self) -> str:
