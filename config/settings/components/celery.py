@@ -36,6 +36,13 @@ CELERY_BEAT_SCHEDULE = {
         },
         "schedule": timedelta(minutes=15),
     },
+    # Leave accrual: daily, so a new month or year is posted on its first day; re-runs in
+    # a period post nothing. Only tenants with the hr module, spread over ten minutes.
+    "hr.leave_accrue": {
+        "task": "jobs.fanout",
+        "kwargs": {"task_name": "hr.leave_accrue", "module": "hr", "window_seconds": 600},
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
