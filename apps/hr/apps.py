@@ -32,3 +32,14 @@ class HrConfig(AppConfig):
             AttendanceCorrection,
         ):
             auditlog.register(model, exclude_fields=["updated_at"])
+        # Leave: types, policies, holidays, requests and the ledger (who decided what).
+        from apps.hr.models import (
+            AccrualPolicy,
+            LeaveLedgerEntry,
+            LeaveRequest,
+            LeaveType,
+            TenantHoliday,
+        )
+
+        for model in (AccrualPolicy, LeaveLedgerEntry, LeaveRequest, LeaveType, TenantHoliday):
+            auditlog.register(model, exclude_fields=["updated_at"])
