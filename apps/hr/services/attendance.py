@@ -516,7 +516,7 @@ def attendance_check_in(
         if policy.outside_geofence == HrPolicy.OutsideGeofence.REFUSE:
             raise _outside_error(fence, fix, policy)
         approval = PENDING
-    open_record = AttendanceRecord.objects.filter(employee=employee, state=OPEN).first()
+    open_record = selectors.attendance_open_for(employee=employee)
     if open_record is not None:
         raise AlreadyCheckedInError(record_id=open_record.pk)
 
