@@ -10,11 +10,42 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
 
+# Default notification templates of the leave events, for the in-app and email channels.
+# Seeded here so every tenant has them: new tenants are cloned from the migrated template
+# schema, rows included. Tenants may edit or deactivate them like any other template.
+LEAVE_TEMPLATES = {
+    "hr.leave_submitted": (
+        "Leave request from {{ employee_name }}",
+        "{{ employee_name }} asks for {{ leave_type }} from {{ starts_on }} to {{ ends_on }}"
+        " ({{ days }} days).{% if reason %} Reason: {{ reason }}{% endif %}",
+    ),
+    "hr.leave_approved": (
+        "Leave approved: {{ starts_on }} to {{ ends_on }}",
+        "Your {{ leave_type }} from {{ starts_on }} to {{ ends_on }} ({{ days }} days) was"
+        " approved.{% if decision_note %} Note: {{ decision_note }}{% endif %}",
+    ),
+    "hr.leave_rejected": (
+        "Leave rejected: {{ starts_on }} to {{ ends_on }}",
+        "Your {{ leave_type }} from {{ starts_on }} to {{ ends_on }} was rejected."
+        "{% if decision_note %} Note: {{ decision_note }}{% endif %}",
+    ),
+}
+
+
+def leave_templates_seed(apps, schema_editor):
+    template_model = apps.get_model("notifications", "NotificationTemplate")
+    for event, (subject, body) in LEAVE_TEMPLATES.items():
+        for channel in ("in_app", "email"):
+            text = f"<p>{body}</p>" if channel == "email" else body
+            template_model.objects.get_or_create(
+                event=event, channel=channel, defaults={"subject": subject, "body": text}
+            )
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hr', '0002_shifts_and_attendance'),
+        ("hr", "0002_shifts_and_attendance"),
+        ("notifications", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -28,137 +59,402 @@ class Migration(migrations.Migration):
             reverse_sql=migrations.RunSQL.noop,
         ),
         migrations.CreateModel(
-            name='LeaveType',
+            name="LeaveType",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('code', models.SlugField(max_length=32, unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('is_paid', models.BooleanField(default=True)),
-                ('tracks_balance', models.BooleanField(default=True)),
-                ('allows_negative_balance', models.BooleanField(default=False)),
-                ('allows_half_days', models.BooleanField(default=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("code", models.SlugField(max_length=32, unique=True)),
+                ("name", models.CharField(max_length=120)),
+                ("is_paid", models.BooleanField(default=True)),
+                ("tracks_balance", models.BooleanField(default=True)),
+                ("allows_negative_balance", models.BooleanField(default=False)),
+                ("allows_half_days", models.BooleanField(default=True)),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='LeaveRequest',
+            name="LeaveRequest",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('starts_on', models.DateField()),
-                ('ends_on', models.DateField()),
-                ('start_half', models.BooleanField(default=False)),
-                ('end_half', models.BooleanField(default=False)),
-                ('days', models.DecimalField(decimal_places=1, default=Decimal('0'), max_digits=6)),
-                ('reason', models.CharField(blank=True, max_length=1000)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled')], default='draft', max_length=10)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_note', models.CharField(blank=True, max_length=1000)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leave_requests', to='hr.employee')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('leave_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='requests', to='hr.leavetype')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("starts_on", models.DateField()),
+                ("ends_on", models.DateField()),
+                ("start_half", models.BooleanField(default=False)),
+                ("end_half", models.BooleanField(default=False)),
+                ("days", models.DecimalField(decimal_places=1, default=Decimal("0"), max_digits=6)),
+                ("reason", models.CharField(blank=True, max_length=1000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_note", models.CharField(blank=True, max_length=1000)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leave_requests",
+                        to="hr.employee",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "leave_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="requests",
+                        to="hr.leavetype",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_on'],
-                'permissions': [('approve_leave', 'Can approve or reject leave of reports')],
+                "ordering": ["-starts_on"],
+                "permissions": [("approve_leave", "Can approve or reject leave of reports")],
             },
         ),
         migrations.CreateModel(
-            name='LeaveLedgerEntry',
+            name="LeaveLedgerEntry",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('accrual', 'Accrual'), ('usage', 'Usage'), ('reversal', 'Reversal'), ('adjustment', 'Adjustment')], max_length=12)),
-                ('days', models.DecimalField(decimal_places=2, max_digits=6)),
-                ('effective_on', models.DateField()),
-                ('period_key', models.CharField(blank=True, max_length=10)),
-                ('note', models.CharField(blank=True, max_length=500)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('employee', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='leave_ledger', to='hr.employee')),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('leave_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='ledger', to='hr.leaverequest')),
-                ('leave_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='ledger', to='hr.leavetype')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("accrual", "Accrual"),
+                            ("usage", "Usage"),
+                            ("reversal", "Reversal"),
+                            ("adjustment", "Adjustment"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("days", models.DecimalField(decimal_places=2, max_digits=6)),
+                ("effective_on", models.DateField()),
+                ("period_key", models.CharField(blank=True, max_length=10)),
+                ("note", models.CharField(blank=True, max_length=500)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "employee",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="leave_ledger",
+                        to="hr.employee",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "leave_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger",
+                        to="hr.leaverequest",
+                    ),
+                ),
+                (
+                    "leave_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="ledger",
+                        to="hr.leavetype",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'leave ledger entries',
-                'ordering': ['effective_on', 'created_at'],
+                "verbose_name_plural": "leave ledger entries",
+                "ordering": ["effective_on", "created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AccrualPolicy',
+            name="AccrualPolicy",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('frequency', models.CharField(choices=[('monthly', 'Monthly'), ('yearly', 'Yearly')], max_length=10)),
-                ('days_per_period', models.DecimalField(decimal_places=2, max_digits=5)),
-                ('cap_days', models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('leave_type', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='accrual_policy', to='hr.leavetype')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[("monthly", "Monthly"), ("yearly", "Yearly")], max_length=10
+                    ),
+                ),
+                ("days_per_period", models.DecimalField(decimal_places=2, max_digits=5)),
+                (
+                    "cap_days",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=6, null=True),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "leave_type",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="accrual_policy",
+                        to="hr.leavetype",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'accrual policies',
+                "verbose_name_plural": "accrual policies",
             },
         ),
         migrations.CreateModel(
-            name='TenantHoliday',
+            name="TenantHoliday",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('date', models.DateField(unique=True)),
-                ('name', models.CharField(max_length=120)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('updated_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_index=True, default=django.utils.timezone.now, editable=False
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("date", models.DateField(unique=True)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date'],
+                "ordering": ["date"],
             },
         ),
         migrations.AddIndex(
-            model_name='leaverequest',
-            index=models.Index(fields=['employee', 'starts_on'], name='hr_leave_emp_start'),
+            model_name="leaverequest",
+            index=models.Index(fields=["employee", "starts_on"], name="hr_leave_emp_start"),
         ),
         migrations.AddConstraint(
-            model_name='leaverequest',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__gte', models.F('starts_on'))), name='hr_leave_ends_after_start'),
+            model_name="leaverequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_on__gte", models.F("starts_on"))),
+                name="hr_leave_ends_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leaverequest',
-            constraint=django.contrib.postgres.constraints.ExclusionConstraint(condition=models.Q(('status__in', ['pending', 'approved'])), expressions=[('employee', '='), (apps.hr.models.leave.DateRange('starts_on', 'ends_on', django.contrib.postgres.fields.ranges.RangeBoundary(True, True)), '&&')], name='hr_leave_no_overlap'),
+            model_name="leaverequest",
+            constraint=django.contrib.postgres.constraints.ExclusionConstraint(
+                condition=models.Q(("status__in", ["pending", "approved"])),
+                expressions=[
+                    ("employee", "="),
+                    (
+                        apps.hr.models.leave.DateRange(
+                            "starts_on",
+                            "ends_on",
+                            django.contrib.postgres.fields.ranges.RangeBoundary(True, True),
+                        ),
+                        "&&",
+                    ),
+                ],
+                name="hr_leave_no_overlap",
+            ),
         ),
         migrations.AddIndex(
-            model_name='leaveledgerentry',
-            index=models.Index(fields=['employee', 'leave_type'], name='hr_ledger_emp_type'),
+            model_name="leaveledgerentry",
+            index=models.Index(fields=["employee", "leave_type"], name="hr_ledger_emp_type"),
         ),
         migrations.AddConstraint(
-            model_name='leaveledgerentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('kind', 'accrual')), fields=('employee', 'leave_type', 'period_key'), name='hr_ledger_one_accrual_per_period'),
+            model_name="leaveledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("kind", "accrual")),
+                fields=("employee", "leave_type", "period_key"),
+                name="hr_ledger_one_accrual_per_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leaveledgerentry',
-            constraint=models.UniqueConstraint(condition=models.Q(('leave_request__isnull', False)), fields=('leave_request', 'kind'), name='hr_ledger_one_entry_per_request_kind'),
+            model_name="leaveledgerentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("leave_request__isnull", False)),
+                fields=("leave_request", "kind"),
+                name="hr_ledger_one_entry_per_request_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leaveledgerentry',
-            constraint=models.CheckConstraint(condition=models.Q(('days', 0), _negated=True), name='hr_ledger_days_nonzero'),
+            model_name="leaveledgerentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("days", 0), _negated=True), name="hr_ledger_days_nonzero"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accrualpolicy',
-            constraint=models.CheckConstraint(condition=models.Q(('days_per_period__gt', 0)), name='hr_accrual_days_positive'),
+            model_name="accrualpolicy",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("days_per_period__gt", 0)), name="hr_accrual_days_positive"
+            ),
         ),
+        migrations.RunPython(leave_templates_seed, migrations.RunPython.noop),
     ]
