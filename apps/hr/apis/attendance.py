@@ -3,6 +3,7 @@ apps/hr/urls_attendance.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,8 @@ from apps.hr.models import (
 )
 from apps.hr.selectors import attendance as selectors
 from apps.hr.services import attendance as services
+
+_LOCAL_TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
 
 # --- strict input fields -------------------------------------------------------------------
 # The OpenAPI document says "number" / "integer"; DRF would also take "12" or true. The
@@ -81,13 +84,13 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class StrictTimeField(serializers.TimeField):
-    """``HH:MM`` or ``HH:MM:SS`` local wall-clock time, without an offset."""
+    """``HH:MM`` or ``HH:MM:SS`` local wall-clock time. An offset is refused rather than
+    dropped (Django's parse_time discards it silently): shifts are local times."""
 
     def to_internal_value(self, value: Any) -> Any:
-        parsed = super().to_internal_value(value)
-        if parsed.tzinfo is not None:
-            raise serializers.ValidationError("A local wall-clock time without an offset.")
-        return parsed
+        if not isinstance(value, str) or not _LOCAL_TIME.fullmatch(value):
+            raise serializers.ValidationError("A local wall-clock time, HH:MM, without offset.")
+        return super().to_internal_value(value)
 
 
 # --- policy --------------------------------------------------------------------------------
