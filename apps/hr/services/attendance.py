@@ -79,7 +79,8 @@ POLICY_FIELDS = (
 )
 
 
-def _policy_validate(policy: HrPolicy) -> None:
+def hr_policy_validate(policy: HrPolicy) -> None:
+    """ValidationError naming every bad field of ``policy`` (also used by the admin form)."""
     errors: dict[str, list[str]] = {}
     if policy.outside_geofence not in HrPolicy.OutsideGeofence.values:
         errors["outside_geofence"] = [f"One of {', '.join(HrPolicy.OutsideGeofence.values)}."]
@@ -121,7 +122,7 @@ def hr_policy_update(*, actor: Actor, data: Mapping[str, Any]) -> HrPolicy:
             elif name == "weekend_days":
                 value = sorted(value)
             setattr(policy, name, value)
-    _policy_validate(policy)
+    hr_policy_validate(policy)
     _audit_fields(policy, actor, created=False)
     policy.save()
     return policy
@@ -137,7 +138,7 @@ def _nominal_minutes(start: time, end: time) -> int:
     return minutes if minutes > 0 else minutes + 24 * 60
 
 
-def _shift_apply(shift: ShiftTemplate, data: Mapping[str, Any]) -> None:
+def shift_template_apply(shift: ShiftTemplate, data: Mapping[str, Any]) -> None:
     for name in SHIFT_FIELDS:
         if name in data:
             setattr(shift, name, data[name])
@@ -171,7 +172,7 @@ def shift_template_create(
     """An ``end_time`` not after ``start_time`` makes a shift that crosses midnight."""
     require_perm(actor, "hr.add_shifttemplate")
     shift = ShiftTemplate()
-    _shift_apply(
+    shift_template_apply(
         shift,
         {
             "name": name,
@@ -193,7 +194,7 @@ def shift_template_update(
     """Records already made keep the scheduled times they were stamped with; only their
     minutes are recomputed (from the new times) if a manager corrects them later."""
     require_perm(actor, "hr.change_shifttemplate")
-    _shift_apply(shift, data)
+    shift_template_apply(shift, data)
     _audit_fields(shift, actor, created=False)
     _unique_save(shift, error=NameTakenError, name=shift.name)
     return shift
@@ -644,7 +645,7 @@ def attendance_reject(*, actor: Actor, record: AttendanceRecord) -> AttendanceRe
     )
 
 
-def _correction_validate(
+def attendance_correction_validate(
     record: AttendanceRecord,
     *,
     check_in_at: datetime,
@@ -706,7 +707,7 @@ def attendance_correct(
     _require_manager_of(actor, record.employee)
     record = _locked(record)
     now = now or timezone.now()
-    _correction_validate(
+    attendance_correction_validate(
         record, check_in_at=check_in_at, check_out_at=check_out_at, reason=reason, now=now
     )
     correction = AttendanceCorrection(
