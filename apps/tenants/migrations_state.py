@@ -37,9 +37,11 @@ def schema_fingerprints(schema_names: Iterable[str]) -> dict[str, str | None]:
     names = list(schema_names)
     result: dict[str, str | None] = dict.fromkeys(names)
     with tenancy.in_public(), connection.cursor() as cursor:
+        # to_regclass() finds each table through the catalog's name index;
+        # information_schema.tables would scan every relation of every tenant.
         cursor.execute(
-            "SELECT table_schema FROM information_schema.tables "
-            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            "SELECT name FROM unnest(%s::text[]) AS name "
+            "WHERE to_regclass(quote_ident(name) || '.django_migrations') IS NOT NULL",
             [names],
         )
         present = [row[0] for row in cursor.fetchall()]

@@ -21,6 +21,7 @@ from apps.tenants.errors import (
     UnknownModuleError,
 )
 from apps.tenants.models import Domain, Tenant, TenantModule
+from apps.tenants.schema_clone import schema_clone
 from apps.tenants.selectors import tenant_hostnames_forget  # noqa: F401 - used by admin
 
 SCHEMA_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{2,49}$")
@@ -54,6 +55,12 @@ def template_ensure(*, verbosity: int = 0) -> Tenant:
     The template is a Tenant row of kind ``template`` with no domain, so
     ``migrate_schemas`` and ``migrate_tenants`` keep it current like any tenant.
     """
+    template, _fingerprint = _template_ready(verbosity=verbosity)
+    return template
+
+
+def _template_ready(*, verbosity: int = 0) -> tuple[Tenant, str | None]:
+    """The template, migrated if it was behind, and its migration fingerprint."""
     with tenancy.in_public():
         template = Tenant.objects.filter(schema_name=template_schema_name()).first()
         if template is None:
@@ -62,16 +69,24 @@ def template_ensure(*, verbosity: int = 0) -> Tenant:
                 name="Provisioning template",
                 kind=Tenant.Kind.TEMPLATE,
             )
+        fingerprint = migrations_state.schema_fingerprints([template.schema_name]).get(
+            template.schema_name
+        )
+        if fingerprint == migrations_state.code_fingerprint():
+            return template, fingerprint
         if not tenancy.schema_exists(template.schema_name):
             _schema_create_by_migrating(template.schema_name, verbosity=verbosity)
-        elif migrations_state.schema_is_stale(template.schema_name):
+        else:
             call_command(
                 "migrate_schemas",
                 schema_name=template.schema_name,
                 interactive=False,
                 verbosity=verbosity,
             )
-        return template
+        fingerprint = migrations_state.schema_fingerprints([template.schema_name]).get(
+            template.schema_name
+        )
+        return template, fingerprint
 
 
 def _schema_create_by_migrating(schema_name: str, *, verbosity: int = 0) -> None:
@@ -127,7 +142,8 @@ def tenant_create(
     """Provision a tenant: schema (cloned from the template), primary domain, first admin.
 
     ``method="migrate"`` runs every migration instead; it exists to measure the clone
-    against. Everything happens in one transaction: a failure leaves no schema, no row.
+    against, and is what happens when the template could not be brought up to date.
+    Everything happens in one transaction: a failure leaves no schema, no row.
     """
     unknown = sorted(set(modules) - set(settings.TENANTRY_MODULES))
     if unknown:
@@ -137,14 +153,14 @@ def tenant_create(
     with tenancy.in_public():
         _validate_new_tenant(schema_name, domain)
         if method == "clone":
-            template = template_ensure()
-            template_is_current = not migrations_state.schema_is_stale(template.schema_name)
+            template, fingerprint = _template_ready()
+            template_is_current = fingerprint == migrations_state.code_fingerprint()
         with transaction.atomic():
             tenant = Tenant.objects.create(
                 schema_name=schema_name, name=name, time_zone=time_zone, migrated_at=timezone.now()
             )
             if method == "clone" and template_is_current:
-                tenancy.clone_schema(source=template.schema_name, target=schema_name)
+                schema_clone(source=template.schema_name, target=schema_name, state=fingerprint)
             else:
                 _schema_create_by_migrating(schema_name)
                 tenancy.activate_public()
