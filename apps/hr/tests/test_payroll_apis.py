@@ -12,7 +12,7 @@ from apps.hr.models import PayrollRun, Payslip, SalaryAssignment, SalaryComponen
 from apps.hr.services import payroll as services
 from apps.hr.tests.conftest import actor_of, error_of
 from tests.fixtures import persona
-from tests.personas import TENANT_A
+from tests.personas import PASSWORD, TENANT_A
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +189,77 @@ def test_employee_gets_only_their_own_payslip_and_pdf(api_client, computed_run, 
     for response in (foreign, foreign_pdf):
         assert response.status_code == 404
         assert error_of(response)["code"] == "not_found"
+
+
+def test_payroll_register_is_a_registered_excel_report_with_totals(computed_run, tmp_path):
+    from openpyxl import load_workbook
+
+    from apps.reports.registry import ReportOutput, report_lookup
+
+    register = report_lookup("hr-payroll-register")
+    path = tmp_path / "register.xlsx"
+
+    with tenancy.in_tenant(TENANT_A):
+        rows = register.generate(
+            actor=actor_of(TENANT_A, "admin"),
+            params={"period": "2026-03"},
+            output=ReportOutput(path=path),
+        )
+
+    sheet = load_workbook(path, read_only=True).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert register.permission == "hr.access_all_payslips"
+    assert rows == 3
+    assert values[0][0] == "Employee number"
+    assert [row[0] for row in values[1:3]] == ["API-O", "API-S"]
+    assert values[3][0] == "Total"
+    assert (
+        Decimal(str(values[3][11]))
+        == Decimal("6000.00")
+        == sum(Decimal(str(row[11])) for row in values[1:3])
+    )
+
+
+def test_my_payslips_page_lists_own_payslips_only(client, computed_run, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    with tenancy.in_tenant(TENANT_A):
+        services.payroll_run_approve(actor=actor_of(TENANT_A, "admin"), run=computed_run)
+        services.payroll_run_payslips_issue(run_id=computed_run.pk)
+        own = Payslip.objects.get(employee__employee_number="API-S")
+        other = Payslip.objects.get(employee__employee_number="API-O")
+    client.post(
+        "/accounts/login/", {"username": "staff", "password": PASSWORD}, HTTP_HOST="alpha.localhost"
+    )
+
+    page = client.get("/hr/payslips/", HTTP_HOST="alpha.localhost")
+    pdf = client.get(f"/hr/payslips/{own.pk}/pdf/", HTTP_HOST="alpha.localhost")
+    foreign = client.get(f"/hr/payslips/{other.pk}/pdf/", HTTP_HOST="alpha.localhost")
+
+    assert page.status_code == 200
+    assert page.content.decode().count('class="pdf"') == 1
+    assert "March 2026" in page.content.decode()
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert foreign.status_code == 404
+
+
+def test_hr_admin_runs_payroll_from_the_admin(client, settings):
+    client.post(
+        "/admin/login/",
+        {"username": "admin", "password": PASSWORD},
+        HTTP_HOST="alpha.localhost",
+    )
+
+    added = client.post(
+        "/admin/hr/payrollrun/add/", {"month": "2026-05"}, HTTP_HOST="alpha.localhost"
+    )
+    duplicate = client.post(
+        "/admin/hr/payrollrun/add/", {"month": "2026-05"}, HTTP_HOST="alpha.localhost"
+    )
+
+    assert added.status_code == 302
+    assert duplicate.status_code == 200
+    assert "recompute it instead" in duplicate.content.decode()
+    with tenancy.in_tenant(TENANT_A):
+        run = PayrollRun.objects.get(period=date(2026, 5, 1))
+        assert run.job_id is not None
