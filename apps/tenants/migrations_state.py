@@ -9,9 +9,12 @@ tenants costs one query per 500 schemas instead of one ``migrate`` per schema.
 from __future__ import annotations
 
 import hashlib
+import pkgutil
 from collections.abc import Iterable
 from functools import lru_cache
+from importlib import import_module
 
+from django.apps import apps
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
@@ -26,10 +29,33 @@ _FINGERPRINT_SQL = (
 
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
-    loader.load_disk()
-    names = sorted(f"{app}.{name}" for app, name in loader.disk_migrations)
+    names = sorted(f"{app}.{name}" for app, name in disk_migration_names())
     return hashlib.md5(",".join(names).encode(), usedforsecurity=False).hexdigest()
+
+
+def disk_migration_names() -> set[tuple[str, str]]:
+    """(app label, migration name) of every migration file, found as Django's
+    ``MigrationLoader.load_disk()`` finds them but without importing each one: a no-op
+    deploy only needs the names, and importing ~200 migration modules took 65 ms."""
+    names: set[tuple[str, str]] = set()
+    for app_config in apps.get_app_configs():
+        module_name, _explicit = MigrationLoader.migrations_module(app_config.label)
+        if module_name is None:
+            continue
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError:
+            continue  # an app without migrations (load_disk raises only for explicit ones)
+        if not hasattr(module, "__path__"):
+            continue  # a migrations.py module, not a package
+        if getattr(module, "__file__", None) is None and not isinstance(module.__path__, list):
+            continue  # a namespace package: Django treats the app as unmigrated
+        names.update(
+            (app_config.label, name)
+            for _finder, name, is_package in pkgutil.iter_modules(module.__path__)
+            if not is_package and name[0] not in "_~"
+        )
+    return names
 
 
 def schema_fingerprints(schema_names: Iterable[str]) -> dict[str, str | None]:

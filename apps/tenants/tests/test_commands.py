@@ -3,12 +3,15 @@ from io import StringIO
 
 import pytest
 from django.core.management import BaseCommand, CommandError, call_command, get_commands
+from django.core.management.base import SystemCheckError
 from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 
 from apps.accounts.models import User
 from apps.core import tenancy
 from apps.tenants import migrations_state
 from apps.tenants.management.commands.create_tenant import Command as CreateTenantCommand
+from apps.tenants.management.commands.migrate_tenants import Command as MigrateTenantsCommand
 from apps.tenants.models import Domain, Tenant
 from apps.tenants.selectors import tenant_migratable_schemas
 from apps.tenants.tests.factories import host_status, tenant_provision
@@ -67,6 +70,61 @@ def test_migrate_tenants_with_nothing_to_do_migrates_nothing():
     assert re.fullmatch(_summary(total=total, migrated=0, current=total, failed=0), out)
     assert err == ""
     assert dict(Tenant.objects.values_list("schema_name", "migrated_at")) == migrated_at_before
+
+
+def _run_as_manage_py(*args: str) -> str:
+    # call_command() skips the checks unless told otherwise; manage.py does not.
+    out = StringIO()
+    call_command("migrate_tenants", *args, skip_checks="--skip-checks" in args, stdout=out)
+    return out.getvalue()
+
+
+def _record_checks(monkeypatch, *, error: str = "") -> list[dict]:
+    calls: list[dict] = []
+
+    def check(self, **kwargs):
+        calls.append(kwargs)
+        if error:
+            raise SystemCheckError(error)
+
+    monkeypatch.setattr(MigrateTenantsCommand, "check", check)
+    return calls
+
+
+def test_migrate_tenants_with_nothing_to_do_leaves_out_the_system_checks(monkeypatch):
+    checks = _record_checks(monkeypatch)
+
+    _run_as_manage_py()
+
+    assert checks == []
+
+
+def test_migrate_tenants_runs_the_system_checks_before_migrating(monkeypatch, gamma):
+    _forget_last_migration("gamma", undo_it=True)
+    checks = _record_checks(monkeypatch, error="a check failed")
+
+    with pytest.raises(SystemCheckError):
+        _run_as_manage_py()
+
+    assert checks == [{"databases": ["default"]}]
+    assert not _has_actor_email("gamma")
+
+
+def test_migrate_tenants_skip_checks_migrates_without_them(monkeypatch, gamma):
+    _forget_last_migration("gamma", undo_it=True)
+    checks = _record_checks(monkeypatch, error="a check failed")
+
+    out = _run_as_manage_py("--skip-checks")
+
+    assert checks == []
+    assert out.startswith("migrated gamma\n")
+
+
+def test_code_fingerprint_lists_the_migrations_django_loads():
+    loader = MigrationLoader(None, ignore_no_migrations=True, load=False)
+    loader.load_disk()
+
+    assert migrations_state.disk_migration_names() == set(loader.disk_migrations)
 
 
 def test_migrate_tenants_migrates_only_the_stale_schema(gamma):

@@ -6,6 +6,10 @@
 Each tenant is migrated on its own: one failure is reported and marks that tenant
 ``migration_status=failed`` (its hosts answer 503) while the others carry on. Exit
 status is 1 when any tenant failed.
+
+Like ``migrate``, the command runs the system checks before it migrates anything
+(``--skip-checks`` leaves them out); when every schema is already current it migrates
+nothing and leaves them out as well, since they guard the migration, not the code.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import traceback
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from apps.core import tenancy
@@ -27,17 +32,26 @@ from apps.tenants.services import public_tenant_ensure
 
 class Command(BaseCommand):
     help = "Migrate public and tenant schemas, skipping those already at the current state."
+    # Run in handle(), and only when something is to be migrated (see the module docstring).
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser):
         parser.add_argument("--all", action="store_true", help="Migrate every schema.")
         parser.add_argument("--skip-public", action="store_true")
+        parser.add_argument(
+            "--skip-checks", action="store_true", help="Skip the system checks before migrating."
+        )
 
     def handle(self, *args, **options):
         started = time.perf_counter()
         verbosity = options["verbosity"]
 
-        public_is_due = options["all"] or migrations_state.schema_is_stale(tenancy.PUBLIC_SCHEMA)
-        if not options["skip_public"] and public_is_due:
+        public_is_due = not options["skip_public"] and (
+            options["all"] or migrations_state.schema_is_stale(tenancy.PUBLIC_SCHEMA)
+        )
+        checked = False
+        if public_is_due:
+            checked = self._check(options)
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         if not options["skip_public"]:
             # The operators' host must resolve on a brand-new database too.
@@ -45,6 +59,8 @@ class Command(BaseCommand):
 
         schemas = tenant_migratable_schemas()
         stale = schemas if options["all"] else migrations_state.stale_schemas(schemas)
+        if stale and not checked:
+            self._check(options)
         failed: dict[str, str] = {}
         for schema_name in stale:
             try:
@@ -73,6 +89,11 @@ class Command(BaseCommand):
         )
         if failed:
             raise CommandError(f"{len(failed)} tenant(s) failed: {', '.join(sorted(failed))}")
+
+    def _check(self, options) -> bool:
+        if not options["skip_checks"]:
+            self.check(databases=[DEFAULT_DB_ALIAS])
+        return True
 
     def _record(self, migrated: list[str], failed: dict[str, str]) -> None:
         now = timezone.now()
