@@ -107,6 +107,7 @@ def _load_benchmarks() -> None:
         deploy,
         enqueue_latency,
         excel_report,
+        payroll,
         provisioning,
         realtime_fanout,
         request_overhead,
@@ -120,6 +121,7 @@ def _load_benchmarks() -> None:
             "excel": excel_report.section,
             "enqueue": enqueue_latency.section,
             "realtime": realtime_fanout.section,
+            "payroll": payroll.section,
         }
     )
 
