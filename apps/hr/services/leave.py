@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,6 +63,7 @@ logger = logging.getLogger("tenantry.hr")
 
 OVERLAP_CONSTRAINT = "hr_leave_no_overlap"
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
 NOTIFY_CHANNELS = ("in_app", "email")
 # Ledger amounts are bounded well inside the column (6 digits, 2 decimals).
 MAX_LEDGER_DAYS = Decimal(1000)
@@ -78,12 +79,16 @@ def _audit_fields(instance: Any, actor: Actor | None, *, created: bool) -> None:
     instance.updated_by = user
 
 
-def _is_overlap_violation(error: IntegrityError) -> bool:
+def _is_overlap_violation(error: DatabaseError) -> bool:
     cause = error.__cause__
     diag = getattr(cause, "diag", None)
     if getattr(diag, "constraint_name", None) == OVERLAP_CONSTRAINT:
         return True
-    return getattr(cause, "sqlstate", None) == EXCLUSION_VIOLATION
+    # Two transactions writing overlapping rows at the same moment may each wait for the
+    # other's row in the exclusion index; PostgreSQL then aborts one of them as a
+    # deadlock. In this statement the only thing waited on is that index, so the victim
+    # lost the same race the constraint decides.
+    return getattr(cause, "sqlstate", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED)
 
 
 def _save_request(leave: LeaveRequest) -> None:
@@ -92,7 +97,7 @@ def _save_request(leave: LeaveRequest) -> None:
     try:
         with transaction.atomic():
             leave.save()
-    except IntegrityError as error:
+    except (IntegrityError, OperationalError) as error:
         if _is_overlap_violation(error):
             raise LeaveOverlapsError(
                 employee_id=str(leave.employee_id),
