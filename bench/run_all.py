@@ -104,6 +104,7 @@ BENCHMARKS: dict[str, Callable[[], Section]] = {}
 
 def _load_benchmarks() -> None:
     from bench import (
+        checkin,
         deploy,
         enqueue_latency,
         excel_report,
@@ -122,6 +123,7 @@ def _load_benchmarks() -> None:
             "enqueue": enqueue_latency.section,
             "realtime": realtime_fanout.section,
             "payroll": payroll.section,
+            "checkin": checkin.run,
         }
     )
 
