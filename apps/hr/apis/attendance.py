@@ -373,6 +373,14 @@ class RosterQuerySerializer(serializers.Serializer):
     )
     employee = serializers.UUIDField(required=False, help_text="Only this employee.")
 
+    def to_internal_value(self, data: Any) -> Any:
+        # DRF reads ``?employee=`` from a query string as "not given"; it is a value
+        # outside the documented format, and is refused like one.
+        empty = [name for name in self.fields if data.get(name) == ""]
+        if empty:
+            raise serializers.ValidationError({name: ["May not be empty."] for name in empty})
+        return super().to_internal_value(data)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         earliest, latest = selectors.EARLIEST_DATE, selectors.LATEST_DATE
         date_from = attrs.get("date_from") or timezone.localdate()

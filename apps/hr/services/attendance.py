@@ -119,6 +119,8 @@ def hr_policy_update(*, actor: Actor, data: Mapping[str, Any]) -> HrPolicy:
             value = data[name]
             if name in ("holiday_country", "currency"):
                 value = value.strip().upper()
+            elif name == "holiday_subdivision":
+                value = value.strip()
             elif name == "weekend_days":
                 value = sorted(value)
             setattr(policy, name, value)

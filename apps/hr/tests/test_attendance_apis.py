@@ -465,6 +465,8 @@ def test_assignment_and_roster(api_client, staff):
         ({"date_from": "9999-12-31"}, "date_from"),
         ({"date_from": "tomorrow"}, "date_from"),
         ({"employee": "nobody"}, "employee"),
+        ({"employee": ""}, "employee"),
+        ({"date_from": ""}, "date_from"),
     ],
 )
 def test_bad_roster_range_is_400(api_client, params, field):
