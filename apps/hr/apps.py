@@ -43,3 +43,12 @@ class HrConfig(AppConfig):
 
         for model in (AccrualPolicy, LeaveLedgerEntry, LeaveRequest, LeaveType, TenantHoliday):
             auditlog.register(model, exclude_fields=["updated_at"])
+        # Payroll: who changed a component, a structure, someone's pay or a run's status.
+        # Payslips and their lines are not logged: a run rewrites thousands of them and
+        # they are reproducible from these rows.
+        from apps.hr.models import PayrollRun, SalaryAssignment, SalaryComponent, SalaryStructure
+
+        auditlog.register(SalaryComponent, exclude_fields=["updated_at"])
+        auditlog.register(SalaryStructure, m2m_fields={"components"}, exclude_fields=["updated_at"])
+        auditlog.register(SalaryAssignment, exclude_fields=["updated_at"])
+        auditlog.register(PayrollRun, exclude_fields=["updated_at"])
