@@ -16,6 +16,8 @@ MIGRATE_RUNS = 3
 CLONE_GOAL_SECONDS = 1.0
 SPEEDUP_GOAL = 10.0
 SAME_SESSION_RUNS = 10
+COPY_RUNS = 5
+COPY_METHODS = ("script", "clone_schema")
 
 
 def _backend_rss() -> str:
@@ -55,6 +57,45 @@ def _create(schema_name: str, method: str, *, new_connection: bool = True) -> fl
     return time.perf_counter() - started
 
 
+def _copy_schema(target: str, how: str) -> float:
+    """Only the schema copy, on a new connection: the batch script or django-tenants'
+    ``clone_schema()`` (what ``tenant_create`` used before), each in its transaction."""
+    from django.db import connection, transaction
+
+    from apps.core import tenancy
+    from apps.tenants import migrations_state
+    from apps.tenants.schema_clone import schema_clone
+    from apps.tenants.services import template_schema_name
+
+    connection.close()
+    started = time.perf_counter()
+    with transaction.atomic():
+        if how == "script":
+            schema_clone(
+                source=template_schema_name(),
+                target=target,
+                state=migrations_state.code_fingerprint(),
+            )
+        else:
+            tenancy.clone_schema(source=template_schema_name(), target=target)
+    return time.perf_counter() - started
+
+
+def _copy_comparison() -> dict[str, list[float]]:
+    from apps.core import tenancy
+
+    for how in COPY_METHODS:  # unmeasured: installs clone_schema(), reads the template
+        _copy_schema(f"bench_copy_{how}_warm", how)
+    runs: dict[str, list[float]] = {how: [] for how in COPY_METHODS}
+    for index in range(COPY_RUNS):
+        for how in COPY_METHODS:
+            runs[how].append(_copy_schema(f"bench_copy_{how}_{index}", how))
+    for how in COPY_METHODS:
+        for suffix in ["warm", *range(COPY_RUNS)]:
+            tenancy.drop_schema(f"bench_copy_{how}_{suffix}")
+    return runs
+
+
 def run() -> Section:
     from apps.tenants.services import template_ensure
 
@@ -77,6 +118,13 @@ def run() -> Section:
     ]
     log("provisioning: clones in one session " + ", ".join(f"{s:.3f}s" for s in same_session))
     backend_rss = _backend_rss()
+    copies = _copy_comparison()
+    log(
+        "provisioning: schema copy alone: "
+        + "; ".join(
+            f"{how} " + ", ".join(f"{s:.3f}s" for s in runs) for how, runs in copies.items()
+        )
+    )
 
     clone_s, migrate_s = median(clone), median(migrate)
     speedup = migrate_s / clone_s
@@ -102,7 +150,18 @@ def run() -> Section:
             goal="- (informational; baseline = 1st in that session)",
             met=None,
             ratio=same_session[-1] / same_session[0],
-            ratio_label=f"{same_session[-1] / same_session[0]:.1f}x slower",
+            ratio_label=f"{same_session[-1] / same_session[0]:.2f}x the 1st",
+        ),
+        Row(
+            benchmark="Schema copy alone: one batch script vs django-tenants clone_schema()",
+            figure=median(copies["script"]),
+            baseline=median(copies["clone_schema"]),
+            unit="s",
+            better="lower",
+            goal="- (informational; baseline = the copy tenant_create made before)",
+            met=None,
+            ratio=median(copies["clone_schema"]) / median(copies["script"]),
+            ratio_label=f"{median(copies['clone_schema']) / median(copies['script']):.1f}x faster",
         ),
     ]
     how = (
@@ -113,15 +172,22 @@ def run() -> Section:
         f"{CLONE_RUNS} clone and {MIGRATE_RUNS} migrate runs, each on a new database "
         "connection (as an operator-admin request gets under ASGI); wall-clock medians. "
         f"Ratio = migrate / clone. Then {SAME_SESSION_RUNS} clones back to back on one "
-        "connection, first and last reported."
+        "connection, first and last reported. The clone is `apps.tenants.schema_clone`: the "
+        "template's DDL and row copies, read from the catalog once per migration state, sent "
+        "as one batch. Last, the schema copy alone (no tenant row, domain or admin), "
+        f"{COPY_RUNS} alternating runs of that batch and of django-tenants' PL/pgSQL "
+        "`clone_schema()` (what `tenant_create` used before), each on a new connection "
+        "after one unmeasured run of each; medians."
     )
     notes = [
         "clone runs (s): " + ", ".join(f"{s:.3f}" for s in clone),
         "migrate runs (s): " + ", ".join(f"{s:.3f}" for s in migrate),
         "clones back to back on one connection (s): "
         + ", ".join(f"{s:.3f}" for s in same_session)
-        + f"; that PostgreSQL backend's resident memory afterwards: {backend_rss}. "
-        "django-tenants' `CloneSchema.clone_schema()` re-creates the ~3,000-line PL/pgSQL "
-        "`clone_schema` function (`CREATE OR REPLACE FUNCTION`) before every clone.",
+        + f"; that PostgreSQL backend's resident memory afterwards: {backend_rss}.",
+        "schema copy alone (s): "
+        + "; ".join(
+            f"{how} " + ", ".join(f"{s:.3f}" for s in runs) for how, runs in copies.items()
+        ),
     ]
     return Section(title="Provisioning", rows=rows, how=how, notes=notes)
