@@ -19,7 +19,14 @@ from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.hr.apis.people import StrictUUIDFilter
-from apps.hr.models import AccrualPolicy, LeaveLedgerEntry, LeaveRequest, LeaveType, TenantHoliday
+from apps.hr.models import (
+    AccrualPolicy,
+    Employee,
+    LeaveLedgerEntry,
+    LeaveRequest,
+    LeaveType,
+    TenantHoliday,
+)
 from apps.hr.selectors import leave as selectors
 from apps.hr.selectors.people import employee_for_user, employee_get_own
 from apps.hr.services import leave as services
@@ -39,6 +46,16 @@ def _date_in_range(value: date) -> date:
 
 def _date_field(**kwargs) -> serializers.DateField:
     return serializers.DateField(validators=[_date_in_range], **kwargs)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: DRF's own also takes 0, 1, "yes", "on"..., which the
+    OpenAPI document (type boolean) does not allow."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
 
 
 # --- leave types and accrual policies -------------------------------------------------------
@@ -77,11 +94,11 @@ class LeaveTypeOutputSerializer(serializers.ModelSerializer):
 class LeaveTypeInputSerializer(StrictSerializer):
     code = serializers.SlugField(max_length=32)
     name = serializers.CharField(max_length=120)
-    is_paid = serializers.BooleanField(required=False)
-    tracks_balance = serializers.BooleanField(required=False)
-    allows_negative_balance = serializers.BooleanField(required=False)
-    allows_half_days = serializers.BooleanField(required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_paid = StrictBooleanField(required=False)
+    tracks_balance = StrictBooleanField(required=False)
+    allows_negative_balance = StrictBooleanField(required=False)
+    allows_half_days = StrictBooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class LeaveAccrualPolicyInputSerializer(StrictSerializer):
@@ -216,6 +233,7 @@ class LeaveHolidayFilterSerializer(StrictSerializer):
 
 class HolidayListApi(TenantApi):
     pagination_class = None
+    queryset = TenantHoliday.objects.none()
 
     @extend_schema(
         parameters=[
@@ -348,14 +366,14 @@ class LeaveRequestInputSerializer(StrictSerializer):
     leave_type = serializers.UUIDField()
     starts_on = _date_field()
     ends_on = _date_field()
-    start_half = serializers.BooleanField(
+    start_half = StrictBooleanField(
         required=False, default=False, help_text="The first day starts at midday."
     )
-    end_half = serializers.BooleanField(
+    end_half = StrictBooleanField(
         required=False, default=False, help_text="The last day ends at midday."
     )
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
-    submit = serializers.BooleanField(
+    submit = StrictBooleanField(
         required=False, default=False, help_text="Submit at once instead of keeping a draft."
     )
 
@@ -371,8 +389,8 @@ class LeaveRequestUpdateSerializer(StrictSerializer):
     leave_type = serializers.UUIDField(required=False)
     starts_on = _date_field(required=False)
     ends_on = _date_field(required=False)
-    start_half = serializers.BooleanField(required=False)
-    end_half = serializers.BooleanField(required=False)
+    start_half = StrictBooleanField(required=False)
+    end_half = StrictBooleanField(required=False)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 
@@ -576,6 +594,7 @@ class LeaveBalanceOutputSerializer(serializers.Serializer):
 
 class LeaveBalanceMeApi(TenantApi):
     pagination_class = None
+    queryset = Employee.objects.none()
 
     @extend_schema(responses={200: LeaveBalanceOutputSerializer(many=True), 403: ERROR, 404: ERROR})
     def get(self, request: Request) -> Response:
@@ -588,6 +607,7 @@ class LeaveBalanceMeApi(TenantApi):
 
 class LeaveBalanceListApi(TenantApi):
     pagination_class = None
+    queryset = Employee.objects.none()
 
     @extend_schema(responses={200: LeaveBalanceOutputSerializer(many=True), 404: ERROR})
     def get(self, request: Request, employee_id: str) -> Response:
