@@ -179,7 +179,7 @@ CREATE TABLE scratch_src.node (
 CREATE TABLE scratch_src.owner (
     id serial PRIMARY KEY,
     favourite_node_id bigint REFERENCES scratch_src.node (id) DEFERRABLE INITIALLY DEFERRED,
-    email text NOT NULL,
+    email text NOT NULL CHECK (email LIKE '%@%'),
     CONSTRAINT owner_email_unique UNIQUE (email) DEFERRABLE
 ) WITH (fillfactor = 70);
 ALTER TABLE scratch_src.node ADD CONSTRAINT node_owner_fk
