@@ -10,7 +10,12 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -86,6 +91,7 @@ class LeaveTypeOutputSerializer(serializers.ModelSerializer):
             "updated_at",
         )
 
+    @extend_schema_field(LeaveAccrualPolicyOutputSerializer(allow_null=True))
     def get_accrual_policy(self, leave_type: LeaveType) -> dict | None:
         policy = getattr(leave_type, "accrual_policy", None)
         return LeaveAccrualPolicyOutputSerializer(policy).data if policy else None
@@ -244,8 +250,7 @@ class HolidayListApi(TenantApi):
     def get(self, request: Request) -> Response:
         """Days off in a year: the public holidays of the HR policy's country and
         subdivision (observed days included) and the tenant's own, by date."""
-        params = {key: request.query_params[key] for key in request.query_params}
-        params.pop("page_size", None)
+        params = {"year": request.query_params["year"]} if "year" in request.query_params else {}
         filter_payload = LeaveHolidayFilterSerializer(data=params)
         filter_payload.is_valid(raise_exception=True)
         year = filter_payload.validated_data.get("year") or timezone.localdate().year
