@@ -79,7 +79,6 @@ TEAMS = [
 ]
 # Demo logins: username -> (employee number, role).
 DEMO_USERS = {"manager": ("E002", "manager"), "employee": ("E009", "staff")}
-ATTENDANCE_DAYS = 31
 # name, start, end, break and grace minutes; the night shift crosses midnight.
 SHIFTS = [
     ("Day", time(9, 0), time(17, 30), 30, 5),
@@ -98,13 +97,18 @@ SALARY_COMPONENTS = [
         "pension",
         "Pension (5%)",
         "deduction",
-        {"calculation": "formula", "formula": "round(base * 0.05, 2)"},
+        # On the pay actually earned: the daily rate times the days paid (after absences
+        # and unpaid leave), not the contractual base.
+        {"calculation": "formula", "formula": "round(daily_rate * days_payable * 0.05, 2)"},
     ),
     (
         "income_tax",
         "Income tax (flat 20% above 1,000)",
         "deduction",
-        {"calculation": "formula", "formula": "max(0, (base + housing - pension - 1000) * 0.2)"},
+        {
+            "calculation": "formula",
+            "formula": "max(0, (daily_rate * days_payable + housing - pension - 1000) * 0.2)",
+        },
     ),
 ]
 
@@ -161,15 +165,22 @@ def _seed_policy_and_shifts(employees: list[Employee]) -> int:
     return created
 
 
+def _attendance_start(today: date) -> date:
+    """The first day of last month: a whole month to run payroll on, and this one so far."""
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
 def _seed_attendance(employees: list[Employee], *, today: date) -> int:
-    """A month of closed punches up to yesterday, computed by the same timecalc as live
-    punches; a few days are missed (absences) and some people arrive late or stay on."""
+    """Closed punches from the first of last month up to yesterday, computed by the same
+    timecalc as live punches; a few days are missed (absences) and some people arrive late
+    or stay on."""
     if AttendanceRecord.objects.exists():
         return 0
     policy = hr_policy_get()
+    first_day = _attendance_start(today)
     holidays_by_year = {
         year: calendar.public_holidays(country=policy.holiday_country, year=year)
-        for year in {today.year, (today - timedelta(days=ATTENDANCE_DAYS)).year}
+        for year in {today.year, first_day.year}
     }
     assignments = {a.employee_id: a for a in ShiftAssignment.objects.select_related("shift")}
     on_leave = {
@@ -184,8 +195,8 @@ def _seed_attendance(employees: list[Employee], *, today: date) -> int:
         if assignment is None:
             continue
         shift = assignment.shift
-        for back in range(ATTENDANCE_DAYS, 0, -1):
-            day = today - timedelta(days=back)
+        for offset in range((today - first_day).days):
+            day = first_day + timedelta(days=offset)
             if (
                 day.weekday() not in assignment.weekdays
                 or day < employee.employment_start
@@ -266,7 +277,7 @@ def _seed_leave(employees: list[Employee], *, admin: Actor, today: date) -> int:
             note="Opening balance carried over from the previous system",
         )
         created += 1
-    month_ago = today - timedelta(days=ATTENDANCE_DAYS)
+    month_ago = _attendance_start(today)
     for index, employee in enumerate(employees[10:40:6]):
         starts_on = month_ago + timedelta(days=3 + index * 4)
         leave_type = unpaid if index == 2 else annual

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from apps.core.tenancy import in_tenant
 from apps.hr.models import (
@@ -71,7 +72,7 @@ def test_seed_gives_a_month_of_work_leave_and_salaries_to_try_the_module_with():
         assert HrPolicy.objects.get().outside_geofence == "needs_approval"
         records = AttendanceRecord.objects.all()
         days = set(records.values_list("work_date", flat=True))
-        assert 15 <= len(days) <= 31
+        assert 20 <= len(days) <= 62
         assert records.filter(state="open").count() == 0
         zones = set(records.values_list("employee__work_time_zone", flat=True))
         assert zones == {"America/New_York", "Europe/London"}
@@ -95,3 +96,24 @@ def test_seed_refuses_an_unknown_schema():
 
     with pytest.raises(CommandError):
         call_command("seed_hr_demo", schema="nope")
+
+
+def test_last_month_of_the_demo_pays_everyone_a_positive_net_that_reconciles():
+    from apps.hr.models import PayrollRun, Payslip
+    from apps.hr.services.payroll import payroll_run_compute
+
+    call_command("seed_hr_demo", schema=TENANT_A)
+
+    with in_tenant(TENANT_A):
+        today = timezone.localdate()
+        period = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        run = PayrollRun.objects.create(period=period)
+        payroll_run_compute(run_id=run.pk, today=today)
+
+        run.refresh_from_db()
+        payslips = Payslip.objects.filter(run=run)
+        assert run.status == "computed"
+        assert run.error_count == 0
+        assert payslips.count() == 50
+        assert all(net > 0 for net in payslips.values_list("net", flat=True))
+        assert run.net_total == sum(payslips.values_list("net", flat=True))
