@@ -16,8 +16,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
-from sendgrid.helpers.eventwebhook import EventWebhook
-from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
 from twilio.request_validator import RequestValidator
 
 from apps.notifications import selectors, services
@@ -31,8 +29,10 @@ from apps.notifications.models import Channel, ChannelProvider, Delivery
 
 logger = logging.getLogger("tenantry.notifications")
 
-SENDGRID_SIGNATURE_HEADER = EventWebhookHeader.SIGNATURE
-SENDGRID_TIMESTAMP_HEADER = EventWebhookHeader.TIMESTAMP
+# sendgrid.helpers.eventwebhook.EventWebhookHeader's values, spelled out: importing it
+# would load all of sendgrid at start-up (a test checks they still agree).
+SENDGRID_SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
+SENDGRID_TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 TWILIO_SIGNATURE_HEADER = "X-Twilio-Signature"
 
 # Provider status -> ours; None records the report without moving the status.
@@ -68,6 +68,9 @@ def sendgrid_public_key_load(text: str) -> EllipticCurvePublicKey:
 
     Raises ValueError when it is not an elliptic-curve public key.
     """
+    # Imported here, not at module level: sendgrid would slow every process's start-up.
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
     lines = [line.strip() for line in text.strip().splitlines()]
     body = "".join(line for line in lines if line and not line.startswith("-----"))
     try:
@@ -99,6 +102,9 @@ def sendgrid_verify(*, body: bytes, signature: str, timestamp: str) -> None:
     Raises BadSignatureError when the headers are missing, the tenant has no key, or no
     key verifies the signature.
     """
+    # Imported here, not at module level: sendgrid would slow every process's start-up.
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
     if not signature or not timestamp:
         raise BadSignatureError()
     try:

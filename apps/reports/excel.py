@@ -13,15 +13,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections
 from django.db.models import QuerySet
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 CHUNK_SIZE = 2000
 PROGRESS_EVERY = 5000
@@ -29,7 +27,6 @@ PROGRESS_EVERY = 5000
 # characters Excel refuses (openpyxl raises on them, which would end the whole file).
 _UNSAFE_TEXT = re.compile(r"^=|[\000-\010\013\014\016-\037]")
 _CONTROL_CHARACTERS = re.compile(r"[\000-\010\013\014\016-\037]")
-_HEADER_FONT = Font(bold=True)
 
 
 @dataclass(frozen=True)
@@ -73,6 +70,9 @@ def queryset_rows(
 
 def _escaped(sheet: WriteOnlyWorksheet, row: Sequence[Any]) -> list[Any]:
     """The row with text made safe: never a formula, no control characters."""
+    # Imported here, not at module level: openpyxl would slow every process's start-up.
+    from openpyxl.cell import WriteOnlyCell
+
     cells: list[Any] = []
     for value in row:
         if value.__class__ is str and _UNSAFE_TEXT.search(value):
@@ -102,16 +102,23 @@ def xlsx_write(
     called every ``progress_every`` rows; it may raise to stop the file (a cancelled job).
     Returns the number of data rows written.
     """
+    # Imported here, not at module level: openpyxl would slow every process's start-up.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
     for index, column in enumerate(columns, 1):
         if column.width:
             sheet.column_dimensions[get_column_letter(index)].width = column.width
     sheet.freeze_panes = "A2"
+    header_font = Font(bold=True)
     header = []
     for column in columns:
         cell = WriteOnlyCell(sheet, value=column.title)
-        cell.font = _HEADER_FONT
+        cell.font = header_font
         header.append(cell)
     sheet.append(header)
 

@@ -14,9 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 FONT = "Helvetica"
 
 
@@ -28,6 +25,10 @@ class SummaryDocument:
     """A titled A4 document of short facts and tables."""
 
     def __init__(self, *, title: str) -> None:
+        # Imported here, not at module level: fpdf would slow every process's start-up.
+        from fpdf import FPDF
+        from fpdf.enums import XPos, YPos
+
         self.pdf = FPDF(format="A4")
         self.pdf.set_title(latin1(title))
         self.pdf.set_creator("Tenantry")
@@ -38,6 +39,8 @@ class SummaryDocument:
         self.pdf.ln(4)
 
     def facts(self, facts: Sequence[tuple[str, Any]]) -> None:
+        from fpdf.enums import XPos, YPos  # loaded by __init__ already; see there
+
         for label, value in facts:
             self.pdf.set_font(FONT, style="B", size=10)
             self.pdf.cell(w=60, text=latin1(label))
@@ -46,6 +49,8 @@ class SummaryDocument:
         self.pdf.ln(4)
 
     def heading(self, text: str) -> None:
+        from fpdf.enums import XPos, YPos  # loaded by __init__ already; see there
+
         self.pdf.set_font(FONT, style="B", size=12)
         self.pdf.cell(text=latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(1)

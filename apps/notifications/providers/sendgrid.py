@@ -2,10 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from python_http_client.exceptions import HTTPError
-from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Mail
-
 from apps.notifications.errors import (
     ProviderMisconfiguredError,
     ProviderRejectedError,
@@ -34,6 +30,11 @@ class SendGridProvider:
         self.timeout = timeout
 
     def send(self, message: OutgoingMessage) -> str:
+        # Imported here, not at module level: sendgrid would slow every process's start-up.
+        from python_http_client.exceptions import HTTPError
+        from sendgrid import SendGridAPIClient
+        from sendgrid.helpers.mail import CustomArg, Mail
+
         mail = Mail(
             from_email=self.settings["from_email"],
             to_emails=message.to,
