@@ -1113,8 +1113,14 @@ def payroll_run_compute(
     except HolidayCalendarUnknownError as error:
         _run_fail(run_id, code=error.code, message=error.message)
         raise
-    except Exception as error:
-        _run_fail(run_id, code="internal_error", message=str(error))
+    except Exception:
+        # The run must not stay "computing"; the traceback goes to the task's log, and the
+        # message users see says nothing of the internals.
+        _run_fail(
+            run_id,
+            code="internal_error",
+            message="An unexpected error stopped the computation; the server log has details.",
+        )
         raise
     logger.info(
         "Payroll %s: %d payslips, %d errors", run.period, run.employee_count, run.error_count
