@@ -117,7 +117,12 @@ SELECT gen_random_uuid(), now(), now(), e.id, t.id, DATE '2026-03-11', DATE '202
     false, false, 1, '', 'approved', ''
 FROM hr_employee e, hr_leavetype t
 WHERE t.code = 'annual' AND substr(e.employee_number, 2)::int % 7 = 0;
-ANALYZE;
+-- Only this tenant's filled tables: a bare ANALYZE would take a lock on every table of
+-- every schema in one transaction, which runs out of lock slots after the deploy bench's
+-- 200 tenants.
+ANALYZE hr_employee, hr_attendancerecord, hr_leaverequest, hr_leavetype, hr_shifttemplate,
+    hr_shiftassignment, hr_salarycomponent, hr_salarystructure,
+    hr_salarystructure_components, hr_salaryassignment;
 """
 
 BASELINE_SQL = """
