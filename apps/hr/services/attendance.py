@@ -48,7 +48,8 @@ from apps.hr.models import (
 )
 from apps.hr.selectors import attendance as selectors
 from apps.hr.selectors.policy import hr_policy_get
-from apps.hr.services.people import _audit_fields, _unique_save
+from apps.hr.services.common import audit_fields, references_apply
+from apps.hr.services.people import _unique_save
 
 OPEN = AttendanceRecord.State.OPEN
 CLOSED = AttendanceRecord.State.CLOSED
@@ -125,7 +126,7 @@ def hr_policy_update(*, actor: Actor, data: Mapping[str, Any]) -> HrPolicy:
                 value = sorted(value)
             setattr(policy, name, value)
     hr_policy_validate(policy)
-    _audit_fields(policy, actor, created=False)
+    audit_fields(policy, actor, created=False)
     policy.save()
     return policy
 
@@ -184,7 +185,7 @@ def shift_template_create(
             "grace_minutes": grace_minutes,
         },
     )
-    _audit_fields(shift, actor, created=True)
+    audit_fields(shift, actor, created=True)
     _unique_save(shift, error=NameTakenError, name=shift.name)
     return shift
 
@@ -197,7 +198,7 @@ def shift_template_update(
     minutes are recomputed (from the new times) if a manager corrects them later."""
     require_perm(actor, "hr.change_shifttemplate")
     shift_template_apply(shift, data)
-    _audit_fields(shift, actor, created=False)
+    audit_fields(shift, actor, created=False)
     _unique_save(shift, error=NameTakenError, name=shift.name)
     return shift
 
@@ -220,18 +221,15 @@ def shift_template_delete(*, actor: Actor, shift: ShiftTemplate) -> None:
 
 def _assignment_apply(assignment: ShiftAssignment, data: Mapping[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
-    if "employee" in data:
-        employee = Employee.objects.filter(pk=data["employee"]).first()
-        if employee is None:
-            errors["employee"] = ["Unknown employee."]
-        else:
-            assignment.employee = employee
-    if "shift" in data:
-        shift = ShiftTemplate.objects.filter(pk=data["shift"]).first()
-        if shift is None:
-            errors["shift"] = ["Unknown shift."]
-        else:
-            assignment.shift = shift
+    references_apply(
+        assignment,
+        data,
+        {
+            "employee": (Employee.objects.all(), "Unknown employee."),
+            "shift": (ShiftTemplate.objects.all(), "Unknown shift."),
+        },
+        errors,
+    )
     if "weekdays" in data:
         weekdays = list(data["weekdays"] or [])
         if not weekdays or not all(
@@ -257,7 +255,7 @@ def _assignment_apply(assignment: ShiftAssignment, data: Mapping[str, Any]) -> N
 
 
 def _assignment_save(assignment: ShiftAssignment, *, actor: Actor, created: bool) -> None:
-    _audit_fields(assignment, actor, created=created)
+    audit_fields(assignment, actor, created=created)
     _unique_save(
         assignment,
         error=AssignmentExistsError,
@@ -538,7 +536,7 @@ def attendance_check_in(
         check_in_accuracy_m=fix.accuracy_m,
         check_in_location=fence.location,
     )
-    _audit_fields(record, actor, created=True)
+    audit_fields(record, actor, created=True)
     try:
         with transaction.atomic():
             record.save()
@@ -594,7 +592,7 @@ def attendance_check_out(
     record.check_out_location = fence.location
     record.state = CLOSED
     _apply_minutes(record, time_zone=employee.work_time_zone)
-    _audit_fields(record, actor, created=False)
+    audit_fields(record, actor, created=False)
     record.save()
     return record
 
@@ -624,7 +622,7 @@ def _attendance_decide(
     if record.approval != PENDING:
         raise AttendanceNotPendingError(record_id=record.pk, approval=record.approval)
     record.approval = approval
-    _audit_fields(record, actor, created=False)
+    audit_fields(record, actor, created=False)
     record.save(update_fields=["approval", "updated_by", "updated_at"])
     return record
 
@@ -721,7 +719,7 @@ def attendance_correct(
         reason=reason.strip(),
         corrected_by=actor.user,
     )
-    _audit_fields(correction, actor, created=True)
+    audit_fields(correction, actor, created=True)
     correction.save()
 
     record.check_in_at = check_in_at
@@ -731,7 +729,7 @@ def attendance_correct(
             record.state = CLOSED
         _apply_minutes(record, time_zone=record.employee.work_time_zone)
     record.needs_review = False
-    _audit_fields(record, actor, created=False)
+    audit_fields(record, actor, created=False)
     record.save()
     return correction
 

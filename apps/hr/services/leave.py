@@ -58,6 +58,7 @@ from apps.hr.models import (
 from apps.hr.selectors import leave as selectors
 from apps.hr.selectors.people import ALL_EMPLOYEES_PERMISSION, employee_for_user
 from apps.hr.selectors.policy import hr_policy_get
+from apps.hr.services.common import audit_fields
 
 logger = logging.getLogger("tenantry.hr")
 
@@ -70,13 +71,6 @@ MAX_LEDGER_DAYS = Decimal(1000)
 
 Status = LeaveRequest.Status
 Kind = LeaveLedgerEntry.Kind
-
-
-def _audit_fields(instance: Any, actor: Actor | None, *, created: bool) -> None:
-    user = actor.user if actor is not None else None
-    if created:
-        instance.created_by = user
-    instance.updated_by = user
 
 
 def _is_overlap_violation(error: DatabaseError) -> bool:
@@ -141,7 +135,7 @@ LEAVE_TYPE_FIELDS = (
 def _leave_type_save(leave_type: LeaveType, actor: Actor, *, created: bool) -> LeaveType:
     if LeaveType.objects.filter(code=leave_type.code).exclude(pk=leave_type.pk).exists():
         raise NameTakenError(code=leave_type.code)
-    _audit_fields(leave_type, actor, created=created)
+    audit_fields(leave_type, actor, created=created)
     try:
         with transaction.atomic():
             leave_type.save()
@@ -218,7 +212,7 @@ def accrual_policy_set(
     policy.frequency = frequency
     policy.days_per_period = days_per_period
     policy.cap_days = cap_days
-    _audit_fields(policy, actor, created=created)
+    audit_fields(policy, actor, created=created)
     policy.save()
     return policy
 
@@ -235,7 +229,7 @@ def accrual_policy_delete(*, actor: Actor, policy: AccrualPolicy) -> None:
 def _holiday_save(holiday: TenantHoliday, actor: Actor, *, created: bool) -> TenantHoliday:
     if TenantHoliday.objects.filter(date=holiday.date).exclude(pk=holiday.pk).exists():
         raise HolidayDateTakenError(date=holiday.date.isoformat())
-    _audit_fields(holiday, actor, created=created)
+    audit_fields(holiday, actor, created=created)
     try:
         with transaction.atomic():
             holiday.save()
@@ -402,7 +396,7 @@ def leave_request_create(
         reason=reason,
     )
     _leave_validate(leave)
-    _audit_fields(leave, actor, created=True)
+    audit_fields(leave, actor, created=True)
     _save_request(leave)
     if submit:
         return leave_request_submit(actor=actor, leave=leave)
@@ -426,7 +420,7 @@ def leave_request_update(
         else:
             setattr(leave, field, data[field])
     _leave_validate(leave)
-    _audit_fields(leave, actor, created=False)
+    audit_fields(leave, actor, created=False)
     _save_request(leave)
     return leave
 
@@ -485,7 +479,7 @@ def leave_request_submit(*, actor: Actor, leave: LeaveRequest) -> LeaveRequest:
     leave.days = days
     leave.status = Status.PENDING
     leave.submitted_at = timezone.now()
-    _audit_fields(leave, actor, created=False)
+    audit_fields(leave, actor, created=False)
     _save_request(leave)
     _notify_after_commit(
         event="hr.leave_submitted", leave=leave, users=_approver_users(leave.employee)
@@ -530,7 +524,7 @@ def leave_request_approve(*, actor: Actor, leave: LeaveRequest, note: str = "") 
     leave.decided_by = actor.user
     leave.decided_at = timezone.now()
     leave.decision_note = note
-    _audit_fields(leave, actor, created=False)
+    audit_fields(leave, actor, created=False)
     _save_request(leave)
     _notify_after_commit(event="hr.leave_approved", leave=leave, users=_employee_users(leave))
     return leave
@@ -547,7 +541,7 @@ def leave_request_reject(*, actor: Actor, leave: LeaveRequest, note: str = "") -
     leave.decided_by = actor.user
     leave.decided_at = timezone.now()
     leave.decision_note = note
-    _audit_fields(leave, actor, created=False)
+    audit_fields(leave, actor, created=False)
     _save_request(leave)
     _notify_after_commit(event="hr.leave_rejected", leave=leave, users=_employee_users(leave))
     return leave
@@ -582,7 +576,7 @@ def leave_request_cancel(*, actor: Actor, leave: LeaveRequest) -> LeaveRequest:
             )
     leave.status = Status.CANCELLED
     leave.cancelled_at = timezone.now()
-    _audit_fields(leave, actor, created=False)
+    audit_fields(leave, actor, created=False)
     _save_request(leave)
     return leave
 
@@ -633,7 +627,7 @@ def leave_adjustment_create(
         effective_on=effective_on or timezone.localdate(),
         note=note.strip(),
     )
-    _audit_fields(entry, actor, created=True)
+    audit_fields(entry, actor, created=True)
     entry.save()
     return entry
 

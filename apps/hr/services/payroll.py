@@ -85,6 +85,7 @@ from apps.hr.models import (
 from apps.hr.models.payroll import COMPONENT_CODE_PATTERN
 from apps.hr.money import money, prorate
 from apps.hr.selectors import payroll as selectors
+from apps.hr.services.common import audit_fields, references_apply
 from apps.jobs.dispatch import enqueue
 from apps.jobs.services import job_run_start
 
@@ -112,12 +113,6 @@ _HUNDRED = Decimal(100)
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _audit_fields(instance: Any, actor: Actor, *, created: bool) -> None:
-    if created:
-        instance.created_by = actor.user
-    instance.updated_by = actor.user
 
 
 def _amount_text(value: Decimal) -> str:
@@ -299,7 +294,7 @@ def salary_component_create(*, actor: Actor, **data: Any) -> SalaryComponent:
     require_perm(actor, "hr.add_salarycomponent")
     component = SalaryComponent(is_prorated=data.pop("is_prorated", True))
     _component_apply(component, data)
-    _audit_fields(component, actor, created=True)
+    audit_fields(component, actor, created=True)
     return _component_save(component)
 
 
@@ -309,7 +304,7 @@ def salary_component_update(
 ) -> SalaryComponent:
     require_perm(actor, "hr.change_salarycomponent")
     _component_apply(component, data)
-    _audit_fields(component, actor, created=False)
+    audit_fields(component, actor, created=False)
     return _component_save(component)
 
 
@@ -352,7 +347,7 @@ def salary_structure_create(
     members = _structure_components(components)
     _structure_check(components=members)
     structure = SalaryStructure(name=name, description=description)
-    _audit_fields(structure, actor, created=True)
+    audit_fields(structure, actor, created=True)
     try:
         with transaction.atomic():
             structure.save()
@@ -374,7 +369,7 @@ def salary_structure_update(
     if "components" in data:
         members = _structure_components(data["components"])
         _structure_check(components=members)
-    _audit_fields(structure, actor, created=False)
+    audit_fields(structure, actor, created=False)
     try:
         with transaction.atomic():
             structure.save()
@@ -398,18 +393,15 @@ def salary_structure_delete(*, actor: Actor, structure: SalaryStructure) -> None
 
 def _assignment_apply(assignment: SalaryAssignment, data: Mapping[str, Any]) -> None:
     errors: dict[str, list[str]] = {}
-    if "employee" in data:
-        employee = Employee.objects.filter(pk=data["employee"]).first()
-        if employee is None:
-            errors["employee"] = ["Unknown employee."]
-        else:
-            assignment.employee = employee
-    if "structure" in data:
-        structure = SalaryStructure.objects.filter(pk=data["structure"]).first()
-        if structure is None:
-            errors["structure"] = ["Unknown salary structure."]
-        else:
-            assignment.structure = structure
+    references_apply(
+        assignment,
+        data,
+        {
+            "employee": (Employee.objects.all(), "Unknown employee."),
+            "structure": (SalaryStructure.objects.all(), "Unknown salary structure."),
+        },
+        errors,
+    )
     for name in ("base_pay", "effective_from"):
         if name in data:
             setattr(assignment, name, data[name])
@@ -452,7 +444,7 @@ def salary_assignment_create(
             "effective_from": effective_from,
         },
     )
-    _audit_fields(assignment, actor, created=True)
+    audit_fields(assignment, actor, created=True)
     return _assignment_save(assignment)
 
 
@@ -462,7 +454,7 @@ def salary_assignment_update(
 ) -> SalaryAssignment:
     require_perm(actor, "hr.change_salaryassignment")
     _assignment_apply(assignment, data)
-    _audit_fields(assignment, actor, created=False)
+    audit_fields(assignment, actor, created=False)
     return _assignment_save(assignment)
 
 
@@ -520,7 +512,7 @@ def payroll_run_start(*, actor: Actor, period: date) -> PayrollRun:
             raise PayrollLockedError(period=f"{period:%Y-%m}", run_id=str(existing.pk))
         raise PayrollRunExistsError(period=f"{period:%Y-%m}", run_id=str(existing.pk))
     run = PayrollRun(period=period)
-    _audit_fields(run, actor, created=True)
+    audit_fields(run, actor, created=True)
     try:
         with transaction.atomic():
             run.save()
@@ -546,7 +538,7 @@ def payroll_run_recompute(*, actor: Actor, run: PayrollRun) -> PayrollRun:
     if run.job_id is not None and not run.job.is_finished:
         raise PayrollComputingError(run_id=str(run.pk))
     run.status = PayrollRun.Status.DRAFT
-    _audit_fields(run, actor, created=False)
+    audit_fields(run, actor, created=False)
     _job_start(run, actor=actor)
     run.save(update_fields=["status", "job", "updated_by", "updated_at"])
     return run
@@ -567,7 +559,7 @@ def payroll_run_approve(*, actor: Actor, run: PayrollRun, payslips_url: str = ""
     run.status = PayrollRun.Status.APPROVED
     run.approved_by = actor.user
     run.approved_at = timezone.now()
-    _audit_fields(run, actor, created=False)
+    audit_fields(run, actor, created=False)
     run.save(update_fields=["status", "approved_by", "approved_at", "updated_by", "updated_at"])
     from apps.hr.tasks import payroll as tasks
 

@@ -33,6 +33,7 @@ from apps.hr.errors import (
 from apps.hr.models import Department, Employee, Position, WorkLocation
 from apps.hr.phone import PhoneInvalidError, phone_normalize
 from apps.hr.selectors import people as selectors
+from apps.hr.services.common import audit_fields
 
 # Transaction-level advisory locks serialise changes to one tree, so two concurrent edits
 # (A under B, B under A) cannot each pass the cycle check and together form a cycle.
@@ -71,12 +72,6 @@ def _unique_save(instance: Any, *, error: type[Exception], **details: Any) -> No
         raise error(**details) from integrity_error
 
 
-def _audit_fields(instance: Any, actor: Actor, *, created: bool) -> None:
-    if created:
-        instance.created_by = actor.user
-    instance.updated_by = actor.user
-
-
 # --- departments ---------------------------------------------------------------------------
 
 
@@ -103,7 +98,7 @@ def department_create(*, actor: Actor, name: str, parent_id: object = None) -> D
     require_perm(actor, "hr.add_department")
     parent = _department_resolve(parent_id, field="parent")
     department = Department(name=name, parent=parent)
-    _audit_fields(department, actor, created=True)
+    audit_fields(department, actor, created=True)
     _unique_save(department, error=NameTakenError, name=name)
     return department
 
@@ -121,7 +116,7 @@ def department_update(
         parent = _department_resolve(data["parent"], field="parent")
         _department_parent_check(department=department, parent=parent)
         department.parent = parent
-    _audit_fields(department, actor, created=False)
+    audit_fields(department, actor, created=False)
     _unique_save(department, error=NameTakenError, name=department.name)
     return department
 
@@ -141,7 +136,7 @@ def department_delete(*, actor: Actor, department: Department) -> None:
 def position_create(*, actor: Actor, title: str, description: str = "") -> Position:
     require_perm(actor, "hr.add_position")
     position = Position(title=title, description=description)
-    _audit_fields(position, actor, created=True)
+    audit_fields(position, actor, created=True)
     _unique_save(position, error=NameTakenError, title=title)
     return position
 
@@ -152,7 +147,7 @@ def position_update(*, actor: Actor, position: Position, data: Mapping[str, Any]
     for name in ("title", "description"):
         if name in data:
             setattr(position, name, data[name])
-    _audit_fields(position, actor, created=False)
+    audit_fields(position, actor, created=False)
     _unique_save(position, error=NameTakenError, title=position.title)
     return position
 
@@ -211,7 +206,7 @@ def work_location_create(
         "time_zone": time_zone,
     }
     _work_location_apply(location, data)
-    _audit_fields(location, actor, created=True)
+    audit_fields(location, actor, created=True)
     _unique_save(location, error=NameTakenError, name=location.name)
     return location
 
@@ -222,7 +217,7 @@ def work_location_update(
 ) -> WorkLocation:
     require_perm(actor, "hr.change_worklocation")
     _work_location_apply(location, data)
-    _audit_fields(location, actor, created=False)
+    audit_fields(location, actor, created=False)
     _unique_save(location, error=NameTakenError, name=location.name)
     return location
 
@@ -315,7 +310,7 @@ def _employee_save(
         and Employee.all_objects.filter(user_id=employee.user_id).exclude(pk=employee.pk).exists()
     ):
         raise UserAlreadyLinkedError(user_id=employee.user_id)
-    _audit_fields(employee, actor, created=created)
+    audit_fields(employee, actor, created=created)
     _unique_save(employee, error=EmployeeNumberTakenError, employee_number=employee.employee_number)
     if locations is not None:
         employee.allowed_locations.set(locations)
@@ -373,5 +368,5 @@ def employee_delete(*, actor: Actor, employee: Employee) -> None:
     if Employee.objects.filter(manager=employee).exists():
         raise EmployeeHasReportsError(employee_id=employee.pk)
     employee.deleted_at = timezone.now()
-    _audit_fields(employee, actor, created=False)
+    audit_fields(employee, actor, created=False)
     employee.save(update_fields=["deleted_at", "updated_by", "updated_at"])
