@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+from celery.schedules import schedule
 
 from apps.jobs.beat import LOCK_KEY, SingleBeatScheduler, _redis
 
@@ -46,3 +48,27 @@ def test_a_beat_whose_lock_was_taken_over_mid_tick_sends_nothing(scheduler):
 
     assert scheduler.sent == []
     assert _redis().get(LOCK_KEY) == b"other-host:4242:abcd"
+
+
+def test_an_entry_seen_due_again_right_after_it_was_sent_is_not_sent_twice(scheduler):
+    every_second = SimpleNamespace(
+        name="tenant:alpha:1", task="schedules.fire", schedule=schedule(timedelta(seconds=1))
+    )
+
+    scheduler.apply_entry(every_second)
+    scheduler.apply_entry(every_second)
+
+    assert scheduler.sent == ["tenant:alpha:1"]
+
+
+def test_an_entry_is_sent_again_once_half_its_period_has_passed(scheduler, monkeypatch):
+    every_second = SimpleNamespace(
+        name="tenant:alpha:1", task="schedules.fire", schedule=schedule(timedelta(seconds=1))
+    )
+    clock = iter([100.0, 100.6])
+    monkeypatch.setattr("apps.jobs.beat._clock", lambda: next(clock))
+
+    scheduler.apply_entry(every_second)
+    scheduler.apply_entry(every_second)
+
+    assert scheduler.sent == ["tenant:alpha:1", "tenant:alpha:1"]
