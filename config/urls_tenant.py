@@ -17,6 +17,7 @@ api_v1 = [
     # Business modules join here through apps.core.modules.module_path(...), e.g.
     # module_path("hr/", "hr", "apps.hr.urls"): 404 for tenants without the module.
     module_path("hr/", "hr", "apps.hr.urls"),
+    module_path("pipeline/", "pipeline", "apps.pipeline.urls"),
 ]
 
 urlpatterns = [
@@ -28,5 +29,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Staff pages of business modules, gated like their API routes.
     module_path("hr/", "hr", "apps.hr.pages.urls"),
+    module_path("pipeline/", "pipeline", "apps.pipeline.pages.urls"),
     path("", include("apps.core.pages")),
 ]

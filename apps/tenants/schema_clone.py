@@ -10,7 +10,7 @@ content types, permissions, roles ...) and the sequences' values. A clone is the
 round trip, sent inside the caller's transaction.
 
 Anything the script does not know how to copy (views, functions, triggers, row security,
-grants, partitions ...) makes ``schema_clone`` fall back to django-tenants' function, so
+grants, partitions of a partitioned table ...) makes ``schema_clone`` fall back to django-tenants' function, so
 a template that grows such objects is still cloned completely, only slower.
 ``tests/tenancy/test_schema_clone.py`` compares the clone's catalog with the template's.
 """
@@ -50,6 +50,7 @@ class _Table:
     constraints: list[str] = field(default_factory=list)
     foreign_keys: list[tuple[int, str]] = field(default_factory=list)  # (referenced oid, sql)
     has_rows: bool = False
+    partition_by: str | None = None  # "RANGE (recorded_at)" for a partitioned table
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,15 @@ def _scalar(cursor, sql: str, params: list) -> object:
 
 def _refuse_unsupported(cursor, source: str) -> None:
     checks = {
-        "a relation other than a table, index or sequence (view, partition, ...)": """
+        "a relation other than a table, index or sequence (view, ...)": """
             SELECT string_agg(relname, ', ') FROM pg_class
-             WHERE relnamespace = %s::regnamespace AND relkind NOT IN ('r', 'i', 'S')""",
+             WHERE relnamespace = %s::regnamespace
+               AND relkind NOT IN ('r', 'i', 'S', 'p', 'I')""",
+        # A partitioned table is copied as an empty parent; partitions are not.
+        "a partitioned table that has partitions": """
+            SELECT string_agg(c.relname, ', ') FROM pg_class c
+             WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'p'
+               AND EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)""",
         "a table with inheritance, row security, a replica identity, grants or options": """
             SELECT string_agg(c.relname, ', ') FROM pg_class c
              WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'S')
@@ -137,7 +144,7 @@ def _refuse_unsupported(cursor, source: str) -> None:
         "a column with options, a non-default storage or compression": """
             SELECT string_agg(c.relname || '.' || a.attname, ', ') FROM pg_attribute a
               JOIN pg_class c ON c.oid = a.attrelid JOIN pg_type t ON t.oid = a.atttypid
-             WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r' AND a.attnum > 0
+             WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0
                AND NOT a.attisdropped AND (a.attfdwoptions
                    IS NOT NULL OR a.attstorage <> t.typstorage OR a.attcompression::text <> ''
                     -- Some builds stamp every column with their own pg_* option.
@@ -189,16 +196,17 @@ def _read_catalog(cursor, source: str):
     cursor.execute(
         """
         SELECT c.oid, quote_ident(c.relname), c.relpersistence, c.reloptions,
-               obj_description(c.oid, 'pg_class')
+               obj_description(c.oid, 'pg_class'),
+               CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
           FROM pg_class c
-         WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'
+         WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p')
          ORDER BY c.relname COLLATE "C"
         """,
         [source],
     )
     tables = {
-        oid: _Table(oid, name, persistence, reloptions, comment)
-        for oid, name, persistence, reloptions, comment in cursor.fetchall()
+        oid: _Table(oid, name, persistence, reloptions, comment, partition_by=partition_by)
+        for oid, name, persistence, reloptions, comment, partition_by in cursor.fetchall()
     }
 
     # Sequences: identity ones are declared with their column, the others stand alone.
@@ -235,7 +243,7 @@ def _read_catalog(cursor, source: str):
           LEFT JOIN pg_collation co ON co.oid = a.attcollation
           LEFT JOIN pg_namespace cn ON cn.oid = co.collnamespace
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-         WHERE c.relnamespace = %s::regnamespace AND c.relkind = 'r'
+         WHERE c.relnamespace = %s::regnamespace AND c.relkind IN ('r', 'p')
            AND a.attnum > 0 AND NOT a.attisdropped
          ORDER BY a.attrelid, a.attnum
         """,
@@ -322,6 +330,9 @@ def _read_catalog(cursor, source: str):
     indexes = []
     for relid, name, table_name, is_unique, definition, comment in cursor.fetchall():
         unique = "UNIQUE " if is_unique else ""
+        # An index of a partitioned table is written "ON ONLY": its parent has no
+        # partitions here, so the plain form creates the same, valid, index.
+        definition = definition.replace(f"INDEX {name} ON ONLY ", f"INDEX {name} ON ", 1)
         definition = _requalify(
             definition,
             before=f"CREATE {unique}INDEX {name} ON ",
@@ -429,8 +440,10 @@ def _write_script(source, source_q, tables, sequences, indexes) -> CloneScript:
                 items.append(sql)
         unlogged = "UNLOGGED " if table.persistence == "u" else ""
         options = f" WITH ({', '.join(table.reloptions)})" if table.reloptions else ""
+        partitioned = f" PARTITION BY {table.partition_by}" if table.partition_by else ""
         statements.append(
-            f"CREATE {unlogged}TABLE {TARGET}.{table.name} ({', '.join(items)}){options}"
+            f"CREATE {unlogged}TABLE {TARGET}.{table.name} ({', '.join(items)})"
+            f"{partitioned}{options}"
         )
         created.add(table.oid)
         if table.comment is not None:

@@ -70,6 +70,7 @@ TENANT_APPS = [
     "apps.schedules",
     "apps.reports",
     "apps.hr",
+    "apps.pipeline",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

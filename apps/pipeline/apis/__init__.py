@@ -1,0 +1,1 @@
+"""Pipeline apis, one module per sub-domain: import from apps.pipeline.apis.<sub-domain>."""

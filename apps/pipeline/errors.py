@@ -1,0 +1,59 @@
+"""Errors of the pipeline module, each with a stable code. Sections per sub-domain: add
+new errors to your own section."""
+
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.errors import ApplicationError
+
+# --- network -------------------------------------------------------------------------
+
+
+class ZoneCycleError(ApplicationError):
+    code = "pipeline.zone_cycle"
+    http_status = 409
+    message = _("A zone cannot sit under itself or under one of its sub-zones.")
+
+
+class InUseError(ApplicationError):
+    code = "pipeline.in_use"
+    http_status = 409
+    message = _("Other records still refer to this one.")
+
+
+class CodeTakenError(ApplicationError):
+    code = "pipeline.code_taken"
+    http_status = 409
+    message = _("Another record already uses this code.")
+
+
+# --- ingestion -----------------------------------------------------------------------
+
+
+class DeviceKeyInvalidError(ApplicationError):
+    code = "pipeline.device_key_invalid"
+    http_status = 401
+    message = _("The device key is unknown, revoked or expired.")
+
+
+class BatchConflictError(ApplicationError):
+    code = "pipeline.batch_conflict"
+    http_status = 409
+    message = _("This batch id was already used with other readings.")
+
+
+# --- detection -----------------------------------------------------------------------
+
+
+# --- incidents -----------------------------------------------------------------------
+
+
+class InvalidTransitionError(ApplicationError):
+    code = "pipeline.invalid_transition"
+    http_status = 409
+    message = _("The incident cannot move to that status from its current one.")
+
+
+class EscalationLoopError(ApplicationError):
+    code = "pipeline.escalation_loop"
+    http_status = 400
+    message = _("The escalation policies would continue into each other in a loop.")

@@ -1,0 +1,3 @@
+"""Pipeline staff pages under /pipeline/."""
+
+urlpatterns: list = []

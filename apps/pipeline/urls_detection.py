@@ -1,0 +1,3 @@
+"""Pipeline detection routes."""
+
+urlpatterns: list = []

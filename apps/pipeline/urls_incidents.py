@@ -1,0 +1,3 @@
+"""Pipeline incidents routes."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pipeline ingestion routes."""
+
+urlpatterns: list = []

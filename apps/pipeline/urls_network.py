@@ -1,0 +1,3 @@
+"""Pipeline network routes."""
+
+urlpatterns: list = []
