@@ -36,11 +36,12 @@ def test_every_route_is_covered():
 
 
 @pytest.fixture(autouse=True)
-def _modules_of_b_on(request) -> Iterator[None]:
-    """B lacks the business modules A has (e.g. hr), so B's host answers 404 on their
-    routes before a token is even read. For a module route, switch the module on for B
-    during the test (rolled back with it), so the checks below reach the views: the module
-    gate itself is tested by each module's own tests."""
+def _module_on_for_both(request) -> Iterator[None]:
+    """Each test tenant lacks a business module the other has (A: hr, B: pipeline), so
+    its host answers 404 on that module's routes before a token is even read. For a
+    module route, switch the module on for both tenants during the test (rolled back
+    with it), so the checks below reach the views: the module gate itself is tested by
+    each module's own tests."""
     route = getattr(request.node, "callspec", None) and request.node.callspec.params.get("route")
     module = _module_of(route) if route else None
     if module is None:
@@ -50,15 +51,17 @@ def _modules_of_b_on(request) -> Iterator[None]:
     from apps.tenants.selectors import tenant_hostnames_forget
 
     request.getfixturevalue("db")
-    TenantModule.objects.update_or_create(
-        tenant=Tenant.objects.get(schema_name=TENANT_B),
-        module=module,
-        defaults={"is_enabled": True},
-    )
-    tenant_hostnames_forget(hostnames=[HOSTS[TENANT_B]])
+    hostnames = [HOSTS[TENANT_A], HOSTS[TENANT_B]]
+    for schema_name in (TENANT_A, TENANT_B):
+        TenantModule.objects.update_or_create(
+            tenant=Tenant.objects.get(schema_name=schema_name),
+            module=module,
+            defaults={"is_enabled": True},
+        )
+    tenant_hostnames_forget(hostnames=hostnames)
     yield
-    # The switch is rolled back with the test; its cached host lookup must go too.
-    tenant_hostnames_forget(hostnames=[HOSTS[TENANT_B]])
+    # The switch is rolled back with the test; its cached host lookups must go too.
+    tenant_hostnames_forget(hostnames=hostnames)
 
 
 def _module_of(route) -> str | None:

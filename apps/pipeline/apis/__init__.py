@@ -1,1 +1,3 @@
-"""Pipeline apis, one module per sub-domain: import from apps.pipeline.apis.<sub-domain>."""
+"""Pipeline apis, one module per sub-domain.
+
+Import from ``apps.pipeline.apis.<sub-domain>``."""

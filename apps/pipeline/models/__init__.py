@@ -46,4 +46,5 @@ __all__ = [
     "Severity",
     "TeamMember",
     "Zone",
+    "ZoneWaterBalance",
 ]

@@ -1,1 +1,3 @@
-"""Pipeline selectors, one module per sub-domain: import from apps.pipeline.selectors.<sub-domain>."""
+"""Pipeline selectors, one module per sub-domain.
+
+Import from ``apps.pipeline.selectors.<sub-domain>``."""

@@ -1,1 +1,3 @@
-"""Pipeline services, one module per sub-domain: import from apps.pipeline.services.<sub-domain>."""
+"""Pipeline services, one module per sub-domain.
+
+Import from ``apps.pipeline.services.<sub-domain>``."""
