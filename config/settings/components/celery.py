@@ -43,6 +43,42 @@ CELERY_BEAT_SCHEDULE = {
         "kwargs": {"task_name": "hr.leave_accrue", "module": "hr", "window_seconds": 600},
         "schedule": crontab(hour=0, minute=30),
     },
+    # Pipeline monitoring, only for tenants with the module. Detection, escalation and
+    # dispatch offers are minute-grained (an unacknowledged leak must escalate on time),
+    # spread over 30 s.
+    **{
+        name: {
+            "task": "jobs.fanout",
+            "kwargs": {"task_name": name, "module": "pipeline", "window_seconds": 30},
+            "schedule": timedelta(minutes=1),
+        }
+        for name in (
+            "pipeline.detect",
+            "pipeline.escalation_scan",
+            "pipeline.dispatch_offers_expire",
+        )
+    },
+    # Yesterday's water balance, recomputed hourly so late readings still count (an
+    # upsert per zone and day).
+    "pipeline.water_balance": {
+        "task": "jobs.fanout",
+        "kwargs": {
+            "task_name": "pipeline.water_balance",
+            "module": "pipeline",
+            "window_seconds": 600,
+        },
+        "schedule": crontab(minute=20),
+    },
+    # Reading partitions for this month and the next two, created ahead.
+    "pipeline.reading_partitions_ahead": {
+        "task": "jobs.fanout",
+        "kwargs": {
+            "task_name": "pipeline.reading_partitions_ahead",
+            "module": "pipeline",
+            "window_seconds": 600,
+        },
+        "schedule": crontab(hour=1, minute=0),
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
