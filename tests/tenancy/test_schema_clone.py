@@ -18,8 +18,11 @@ pytestmark = pytest.mark.django_db
 
 _CATALOG_QUERIES = {
     "tables": """
-        SELECT c.relname, c.relpersistence, c.reloptions, obj_description(c.oid, 'pg_class')
-          FROM pg_class c WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind = 'r'
+        SELECT c.relname, c.relkind, c.relpersistence, c.reloptions,
+               obj_description(c.oid, 'pg_class'),
+               CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END
+          FROM pg_class c WHERE c.relnamespace = %(schema)s::regnamespace
+           AND c.relkind IN ('r', 'p')
          ORDER BY 1""",
     "columns": """
         SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
@@ -28,7 +31,7 @@ _CATALOG_QUERIES = {
                row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum)
           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-         WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind = 'r'
+         WHERE c.relnamespace = %(schema)s::regnamespace AND c.relkind IN ('r', 'p')
            AND a.attnum > 0 AND NOT a.attisdropped
          ORDER BY 1, 10""",
     "constraints": """
@@ -150,6 +153,42 @@ def test_clone_of_the_template_has_its_tables_constraints_indexes_sequences_and_
     constraint_types = {row[2] for row in template_catalog["constraints"]}
     assert {"p", "u", "f", "c", "x"} <= constraint_types  # exclusion: hr leave overlap
     assert any("WHERE" in row[2] for row in template_catalog["indexes"])  # partial unique
+    # pipeline readings: an empty parent partitioned by month, with its BRIN index.
+    assert ("pipeline_reading", "p") in {row[:2] for row in clone_catalog["tables"]}
+
+
+def test_clone_of_a_partitioned_parent_takes_new_partitions_with_their_indexes():
+    _clone(template_schema_name(), "clone_check")
+
+    with tenancy.in_public(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE clone_check.pipeline_reading_y2026m01 PARTITION OF "
+            "clone_check.pipeline_reading FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')"
+        )
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = 'clone_check.pipeline_reading_y2026m01'::regclass ORDER BY 1"
+        )
+        partition_indexes = [definition for _name, definition in cursor.fetchall()]
+
+    assert any("USING brin (recorded_at)" in definition for definition in partition_indexes)
+    assert any("(sensor_id, recorded_at)" in definition for definition in partition_indexes)
+
+
+def test_clone_of_a_partitioned_table_that_has_partitions_uses_clone_schema():
+    with tenancy.in_public(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE SCHEMA scratch_src; "
+            "CREATE TABLE scratch_src.reading (at date NOT NULL, value int) "
+            "PARTITION BY RANGE (at); "
+            "CREATE TABLE scratch_src.reading_2026 PARTITION OF scratch_src.reading "
+            "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')"
+        )
+
+    method = _clone("scratch_src", "scratch_dst", state="scratch-with-partitions")
+
+    assert method == "clone_schema"
 
 
 def test_clone_of_a_clone_is_identical_to_it_word_for_word():
