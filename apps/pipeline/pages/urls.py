@@ -1,3 +1,6 @@
-"""Pipeline staff pages under /pipeline/."""
+"""Pipeline staff pages under /pipeline/ (gated by the pipeline module switch in
+config.urls_tenant)."""
 
-urlpatterns: list = []
+from apps.pipeline.pages import board
+
+urlpatterns = [*board.urlpatterns]
