@@ -57,3 +57,21 @@ class EscalationLoopError(ApplicationError):
     code = "pipeline.escalation_loop"
     http_status = 400
     message = _("The escalation policies would continue into each other in a loop.")
+
+
+class OfferNotOpenError(ApplicationError):
+    code = "pipeline.offer_not_open"
+    http_status = 409
+    message = _("The offer was already answered, withdrawn or has expired.")
+
+
+class PolicySeverityTakenError(ApplicationError):
+    code = "pipeline.policy_severity_taken"
+    http_status = 409
+    message = _("Another active escalation policy already covers this severity.")
+
+
+class PolicyNameTakenError(ApplicationError):
+    code = "pipeline.policy_name_taken"
+    http_status = 409
+    message = _("Another escalation policy already uses this name.")
