@@ -41,7 +41,46 @@ class BatchConflictError(ApplicationError):
     message = _("This batch id was already used with other readings.")
 
 
+class BatchMalformedError(ApplicationError):
+    """The body is not a batch: not an object, unknown fields, ``readings`` not a list,
+    or a reading that is not an object. ``details`` says where."""
+
+    code = "pipeline.batch_malformed"
+    http_status = 400
+    message = _("The batch is malformed.")
+
+
+class BatchIdInvalidError(ApplicationError):
+    code = "pipeline.batch_id_invalid"
+    http_status = 400
+    message = _("batch_id must be a string of 1 to 100 letters, digits and . _ : - characters.")
+
+
+class BatchEmptyError(ApplicationError):
+    code = "pipeline.batch_empty"
+    http_status = 400
+    message = _("The batch has no readings.")
+
+
+class BatchTooLargeError(ApplicationError):
+    code = "pipeline.batch_too_large"
+    http_status = 400
+    message = _("A batch holds at most 10,000 readings.")
+
+
+class ReadingWindowInvalidError(ApplicationError):
+    code = "pipeline.reading_window_invalid"
+    http_status = 400
+    message = _("The reading window must end after it starts and span at most 400 days.")
+
+
 # --- detection -----------------------------------------------------------------------
+
+
+class AlarmNotActiveError(ApplicationError):
+    code = "pipeline.alarm_not_active"
+    http_status = 409
+    message = _("The alarm is already cleared.")
 
 
 # --- incidents -----------------------------------------------------------------------
