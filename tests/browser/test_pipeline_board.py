@@ -1,0 +1,160 @@
+"""The incident board in a real browser: a user granted one zone opens /pipeline/incidents/,
+then incidents change on the server and the page follows over the websocket without a
+reload: a changed row is updated in place, a new incident appears at the top, a closed
+one goes, and an incident of a zone the user cannot see never shows.
+
+The live server is another process, so the rows it must see are committed here and
+removed at the end (``db`` below is committed access, as in tests/realtime). Incidents
+change through the incidents services when they exist; otherwise with the ORM, followed
+by the event those services publish (``pipeline.incident.updated`` to the zone's users).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from apps.core.tenancy import in_tenant
+from tests.personas import TENANT_B
+
+PASSWORD = "x-secret-pass-9"  # apps.pipeline.tests.factories.user_make's
+
+
+@pytest.fixture(autouse=True)
+def db(django_db_setup, django_db_blocker) -> Iterator[None]:
+    with django_db_blocker.unblock():
+        yield
+
+
+@pytest.fixture
+def board_setup(db) -> Iterator[dict[str, Any]]:
+    """Zones NORTH and SOUTH, a staff user granted NORTH only, one open incident in
+    NORTH opened an hour ago."""
+    from apps.accounts.models import User
+    from apps.pipeline.models import Incident, Zone
+    from apps.pipeline.tests import factories as f
+    from apps.pipeline.tests.helpers_board import incident_make
+
+    with in_tenant(TENANT_B):
+        north = f.zone_make(f.unique_code("BR-N"), name="Browser north")
+        south = f.zone_make(f.unique_code("BR-S"), name="Browser south")
+        user = f.user_make(roles=["staff"], zones=[north])
+        first = incident_make(
+            zone=north, title="Leak on the quay", opened_at=timezone.now() - timedelta(hours=1)
+        )
+    try:
+        yield {"north": north, "south": south, "user": user, "first": first}
+    finally:
+        with in_tenant(TENANT_B):
+            Incident.objects.filter(zone__in=[north, south]).delete()
+            User.objects.filter(pk=user.pk).delete()
+            Zone.objects.filter(pk__in=[north.pk, south.pk]).delete()
+
+
+def _on_server_side(work: Any) -> Any:
+    """Run ``work()`` in tenant B in a thread of its own: Playwright's sync API keeps an
+    event loop in this thread, where publish_event's async_to_sync refuses to run. The
+    thread's database connection is closed when it is done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    def run() -> Any:
+        try:
+            with in_tenant(TENANT_B):
+                return work()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result(timeout=30)
+
+
+def _publish(incident: Any) -> None:
+    from apps.pipeline.tests.helpers_board import incident_publish
+
+    incident_publish(incident)
+
+
+def _change(incident: Any, **fields: Any) -> None:
+    from apps.pipeline.models import Incident
+
+    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now(), **fields)
+    _publish(incident)
+
+
+def _new_incident(zone: Any, title: str) -> Any:
+    from apps.pipeline.tests.helpers_board import incident_make
+
+    incident = incident_make(zone=zone, title=title, severity="critical")
+    _publish(incident)
+    return incident
+
+
+def _serve_static_from_disk(context: Any, server: Any, host: str) -> None:
+    """The live server runs with DEBUG off and no collectstatic, so WhiteNoise has no
+    static files to serve there; the page's own files are answered from the app's static
+    folders (what collectstatic would copy) when the server has none."""
+    from django.contrib.staticfiles import finders
+
+    def handle(route: Any) -> None:
+        name = route.request.url.split("/static/", 1)[1].split("?", 1)[0]
+        found = finders.find(name)
+        # Playwright's own fetch cannot resolve *.localhost (chromium does that itself).
+        if found is None or server.request("GET", f"/static/{name}", host=host).status != 404:
+            route.continue_()
+            return
+        content_type = "text/css" if name.endswith(".css") else "text/javascript"
+        route.fulfill(path=found, content_type=content_type)
+
+    context.route("**/static/**", handle)
+
+
+def _row(page: Any, incident: Any) -> Any:
+    return page.locator(f"#incident-{incident.pk}")
+
+
+def test_board_follows_incident_changes_without_reload(browser, asgi_server, board_setup):
+    base = f"http://beta.localhost:{asgi_server.port}"
+    first, north, south = board_setup["first"], board_setup["north"], board_setup["south"]
+    context = browser.new_context()
+    _serve_static_from_disk(context, asgi_server, f"beta.localhost:{asgi_server.port}")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/pipeline/incidents/")
+        page.fill("#id_username", board_setup["user"].username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/pipeline/incidents/")
+        page.wait_for_selector("#board-connection[data-state=open]")
+        # Marks the document: a reload would lose it.
+        page.evaluate("window.boardMarker = 'still here'")
+        assert _row(page, first).get_attribute("data-status") == "open"
+
+        _on_server_side(lambda: _change(first, status="acknowledged", escalation_level=1))
+        page.wait_for_selector(f"#incident-{first.pk}[data-status=acknowledged]")
+        assert "acknowledged" in _row(page, first).locator("[data-field=status]").inner_text()
+        assert _row(page, first).locator("[data-field=escalation]").inner_text() == "1"
+
+        hidden = _on_server_side(lambda: _new_incident(south, "Not yours"))
+        added = _on_server_side(lambda: _new_incident(north, "Hydrant knocked over"))
+        page.wait_for_selector(f"#incident-{added.pk}")
+        # The newest first: the new incident is above the hour-old one.
+        ids = page.eval_on_selector_all("#incident-rows tr", "rows => rows.map(r => r.dataset.id)")
+        assert ids == [str(added.pk), str(first.pk)]
+        assert "critical" in _row(page, added).locator("[data-field=severity]").inner_text()
+        # SOUTH's incident was published before NORTH's to its own audience; the user is
+        # not in it, and nothing of it reached the page.
+        assert _row(page, hidden).count() == 0
+        assert "Not yours" not in page.locator("#incident-board").inner_text()
+
+        _on_server_side(lambda: _change(first, status="closed", resolution="Valve replaced."))
+        page.wait_for_selector(f"#incident-{first.pk}", state="detached")
+        assert page.evaluate("window.boardMarker") == "still here"
+        assert page.locator("#incident-rows tr").count() == 1
+    finally:
+        context.close()
