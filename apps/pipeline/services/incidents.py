@@ -123,6 +123,7 @@ def _stamp(instance: Any, actor: Actor | None, *, created: bool) -> None:
 def _event(
     incident: Incident,
     kind: str,
+    /,
     *,
     actor: Actor | None = None,
     message: str = "",
@@ -210,7 +211,9 @@ def _next_number() -> str:
 # --- opening -------------------------------------------------------------------------------
 
 
-def _open(incident: Incident, *, actor: Actor | None, dispatch: bool = True) -> Incident:
+def _open(
+    incident: Incident, *, actor: Actor | None, dispatch: bool = True, alarm: Alarm | None = None
+) -> Incident:
     """Number, escalation policy, OPENED event, first dispatch offer, publish."""
     now = timezone.now()
     incident.number = _next_number()
@@ -235,8 +238,22 @@ def _open(incident: Incident, *, actor: Actor | None, dispatch: bool = True) -> 
         severity=incident.severity,
         escalation_policy=str(policy.pk) if policy else None,
     )
+    if alarm is not None:
+        Alarm.objects.filter(pk=alarm.pk).update(incident=incident)
+        alarm.incident = incident
+        _event(
+            incident,
+            Kind.ALARM_LINKED,
+            at=now,
+            message=alarm.message,
+            alarm=str(alarm.pk),
+            kind=alarm.kind,
+            severity=alarm.severity,
+        )
     if dispatch:
         _offer_next(incident_ids=[incident.pk], actor=actor, now=now)
+    elif alarm is not None:
+        _event(incident, Kind.NOTE, at=now, message="No place known for this zone: not dispatched.")
     _publish(incident)
     return incident
 
@@ -373,13 +390,7 @@ def incident_open_from_alarm(*, alarm: Alarm) -> Incident:
         latitude=latitude if placed else 0.0,
         longitude=longitude if placed else 0.0,
     )
-    incident = _open(incident, actor=None, dispatch=placed)
-    Alarm.objects.filter(pk=alarm.pk).update(incident=incident)
-    alarm.incident = incident
-    _event(incident, Kind.ALARM_LINKED, message=alarm.message, alarm=str(alarm.pk), kind=alarm.kind)
-    if not placed:
-        _event(incident, Kind.NOTE, message="No place known for this zone: not dispatched.")
-    return incident
+    return _open(incident, actor=None, dispatch=placed, alarm=alarm)
 
 
 # --- the state machine ---------------------------------------------------------------------
