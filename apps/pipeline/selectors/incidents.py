@@ -124,7 +124,7 @@ def team_nearest_sql(*, skill: bool, exclude: bool) -> str:
     return (
         f"SELECT t.*, earth_distance({TEAM_POSITION}, ll_to_earth(%(lat)s, %(lon)s)) / 1000.0"  # noqa: S608
         f" AS distance_km FROM {FieldTeam._meta.db_table} t WHERE {' AND '.join(conditions)}"
-        f" ORDER BY {TEAM_POSITION} <-> ll_to_earth(%(lat)s, %(lon)s), t.id LIMIT %(limit)s"
+        f" ORDER BY {TEAM_POSITION} <-> ll_to_earth(%(lat)s, %(lon)s) LIMIT %(limit)s"
     )
 
 

@@ -492,7 +492,7 @@ LEFT JOIN LATERAL (
           SELECT 1 FROM {DispatchOffer._meta.db_table} o
           WHERE o.incident_id = i.id AND o.team_id = t.id
       )
-    ORDER BY {selectors.TEAM_POSITION} <-> ll_to_earth(i.latitude, i.longitude), t.id
+    ORDER BY {selectors.TEAM_POSITION} <-> ll_to_earth(i.latitude, i.longitude)
     LIMIT 1
 ) t ON true
 WHERE i.id = ANY(%s::uuid[]) AND i.status = ANY(%s)
