@@ -205,13 +205,25 @@ def _serve(python: str, env: dict[str, str]) -> int:
             str(DATA / "celerybeat-schedule"),
         ],
         "relay": [*manage, "outbox_relay"],
+        # The pipeline demo's simulated field devices: readings for waterworks over HTTP,
+        # with a leak after two minutes. It waits for the web server to answer.
+        "feed": [
+            *manage,
+            "pipeline_feed",
+            "--base-url",
+            f"http://127.0.0.1:{port}",
+            "--idle-on-error",
+        ],
     }
     print(
-        "\nTenantry is running (web, worker, beat, outbox relay). Ctrl-C stops everything.\n"
+        "\nTenantry is running (web, worker, beat, outbox relay, pipeline feed)."
+        " Ctrl-C stops everything.\n"
         f"  operator admin   http://localhost:{port}/admin/       operator / tenantry-demo\n"
         f"  clinic           http://clinic.localhost:{port}/       admin / tenantry-demo\n"
         f"  staffco          http://staffco.localhost:{port}/      admin / tenantry-demo\n"
         f"  waterworks       http://waterworks.localhost:{port}/   admin / tenantry-demo\n"
+        f"  incident board   http://waterworks.localhost:{port}/pipeline/incidents/"
+        "   dispatcher / tenantry-demo (a leak starts ~2 min after start)\n"
         f"  API docs         http://clinic.localhost:{port}/api/docs/\n",
         file=sys.stderr,
     )

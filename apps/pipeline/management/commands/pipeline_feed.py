@@ -56,6 +56,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--once", action="store_true", help="Post one round and stop.")
         parser.add_argument(
+            "--idle-on-error",
+            action="store_true",
+            help="On a setup problem (no tenant, no devices), say so and idle until stopped "
+            "instead of exiting: `make run` stops every process when one exits.",
+        )
+        parser.add_argument(
             "--wait",
             type=float,
             default=None,
@@ -66,7 +72,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            self._run(options)
+            try:
+                self._run(options)
+            except CommandError as error:
+                if not options["idle_on_error"] or options["once"]:
+                    raise
+                self.stderr.write(f"feed: {error} The feed is idle.")
+                signal.pause()
         except KeyboardInterrupt:
             self.stdout.write("feed: stopped")
 
@@ -140,6 +152,7 @@ class Command(BaseCommand):
             )
         )
         self.leak_announced = False
+        self.last_error: dict[str, tuple] = {}
         self.totals = {"accepted": 0, "rejected": 0, "duplicates": 0}
         self.last_summary = time.monotonic()
         next_tick = time.monotonic()
@@ -157,7 +170,13 @@ class Command(BaseCommand):
                     device_code, device_sensors, at, time_zone=time_zone, leak=leak
                 )
                 self._post_until_answered(
-                    url, host=host, key=keys[device_code], batch=batch, wait=wait, options=options
+                    url,
+                    device_code=device_code,
+                    host=host,
+                    key=keys[device_code],
+                    batch=batch,
+                    wait=wait,
+                    options=options,
                 )
             self._summary(options, at)
             if options["once"]:
@@ -175,7 +194,7 @@ class Command(BaseCommand):
                 + ", ".join(f"{value} {name}" for name, value in self.totals.items())
             )
 
-    def _post_until_answered(self, url, *, host, key, batch, wait, options) -> None:
+    def _post_until_answered(self, url, *, device_code, host, key, batch, wait, options):
         """Post one batch; while the server is down, retry the same batch (same id: a
         repeat is a replay) with a growing pause."""
         backoff = 1.0
@@ -199,6 +218,7 @@ class Command(BaseCommand):
                 self.stdout.write("feed: the web server answers; posting")
             break
         if status in {200, 201}:  # 200: a replay of a batch that did arrive before
+            self.last_error.pop(device_code, None)
             if body.get("replayed"):
                 return
             for name in self.totals:
@@ -211,12 +231,19 @@ class Command(BaseCommand):
                 )
             return
         error = body.get("error", {}) if isinstance(body, dict) else {}
+        if options["once"]:
+            raise CommandError(
+                f"The ingest API answered {status} {error.get('code', '')}: "
+                f"{error.get('message', '')}"
+            )
+        # Said once per device and kind of answer, not every tick.
+        if self.last_error.get(device_code) == (status, error.get("code")):
+            return
+        self.last_error[device_code] = (status, error.get("code"))
         self.stderr.write(
             f"feed: {batch['batch_id']} answered {status} "
             f"{error.get('code', '')} {error.get('message', '')}".rstrip()
         )
-        if options["once"]:
-            raise CommandError(f"The ingest API answered {status}.")
 
 
 def _post(url: str, *, host: str, key: str, batch: dict) -> tuple[int, dict]:

@@ -20,8 +20,9 @@ class Command(BaseCommand):
         if not Tenant.objects.filter(schema_name=schema_name, kind=Tenant.Kind.BUSINESS).exists():
             raise CommandError(f"No business tenant with schema {schema_name!r}.")
         result = pipeline_demo_seed(schema_name=schema_name)
-        # Silent when there was nothing to add, like seed_demo on a seeded platform.
-        if result.created or result.readings or options["verbosity"] > 1:
+        # Silent when there was nothing to add, like seed_demo on a seeded platform (a
+        # top-up of readings since the last run is not worth a line).
+        if result.created or options["verbosity"] > 1:
             self.stdout.write(
                 f"pipeline demo for {schema_name}: {result.created} rows created, "
                 f"{result.assets} assets, {result.sensors} sensors, "

@@ -51,3 +51,6 @@ class Command(BaseCommand):
         # People and places for the hr demo; the command is idempotent, so it runs on
         # every seed and fills a staffco created before the hr module had demo data.
         call_command("seed_hr_demo", schema="staffco", stdout=self.stdout)
+        # The water network, teams and a day of readings for the pipeline demo; the
+        # simulated feed (`make run`'s "feed" process) posts live readings on top.
+        call_command("seed_pipeline_demo", schema="waterworks", stdout=self.stdout)
