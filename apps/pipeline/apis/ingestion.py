@@ -127,8 +127,18 @@ class DeviceKeyIssueInputSerializer(StrictSerializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's own also takes "24" and 24.0, which the OpenAPI
+    document (type integer) does not allow."""
+
+    def to_internal_value(self, data: object) -> int:
+        if type(data) is not int:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class DeviceKeyRotateInputSerializer(StrictSerializer):
-    grace_hours = serializers.IntegerField(
+    grace_hours = StrictIntegerField(
         min_value=0,
         max_value=services.MAX_GRACE_HOURS,
         required=False,
