@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -146,7 +147,8 @@ class Command(BaseCommand):
             f"feed: {count} sensors on {len(sensors)} gateways -> {host} ({url}), "
             f"every {options['interval']:g} s"
             + (
-                f"; leak in {leak.zone_code} at {timezone.localtime(leak.starts_at):%H:%M:%S}"
+                f"; leak in {leak.zone_code} at "
+                f"{leak.starts_at.astimezone(ZoneInfo(time_zone)):%H:%M:%S} ({time_zone})"
                 if leak
                 else ""
             )
@@ -190,7 +192,7 @@ class Command(BaseCommand):
         if options["once"] or options["verbosity"] > 1 or due:
             self.last_summary = time.monotonic()
             self.stdout.write(
-                f"feed: {timezone.localtime(at):%H:%M:%S} totals: "
+                f"feed: {at:%H:%M:%S} UTC totals: "
                 + ", ".join(f"{value} {name}" for name, value in self.totals.items())
             )
 
