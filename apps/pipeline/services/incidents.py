@@ -935,18 +935,22 @@ _LEVEL_USERS = EscalationLevel.users.through._meta.db_table
 _LEVEL_ROLES = EscalationLevel.roles.through._meta.db_table
 _USER_ROLES = User.roles.through._meta.db_table
 _USERS = User._meta.db_table
+_ESCALATION = IncidentEscalation._meta.db_table
+_EVENT = IncidentEvent._meta.db_table
 
-# One statement for every due incident: pick the due rows (skipping any a transition holds
-# right now), find the level that fires and what comes after it (the next level of the
-# same policy, else level 1 of ``then_policy``, else nothing), move the incidents on, and
-# return each fired step with its recipients (the level's users and the active holders
-# of its roles). An incident whose level no longer exists stops escalating.
+# One statement for every due incident, in the database: find the level that fires for
+# each due row and what comes after it (the next level of the same policy, else level 1
+# of ``then_policy``, else nothing), move the incidents on, resolve the recipients once
+# per fired level (its users and the active holders of its roles), and write the steps
+# and the timeline events. The UPDATE re-checks status, due time and level on the row it
+# writes: a transition that commits first (an acknowledgement) or a concurrent scan that
+# moved the row already makes it skip that row instead of firing a level twice. An
+# incident whose level no longer exists stops escalating.
 _SCAN_SQL = f"""
 WITH due AS (
     SELECT i.id, i.escalation_policy_id AS policy_id, i.escalation_level + 1 AS level
       FROM {_INCIDENT} i
      WHERE i.status = 'open' AND i.next_escalation_at <= %(now)s
-     FOR UPDATE SKIP LOCKED
 ),
 step AS (
     SELECT due.id, due.policy_id, due.level, l.id AS level_id,
@@ -975,96 +979,87 @@ moved AS (
             ELSE NULL END,
         updated_at = %(now)s
       FROM step s
-     WHERE i.id = s.id
+     WHERE i.id = s.id AND i.status = 'open' AND i.next_escalation_at <= %(now)s
+       AND i.escalation_level = s.level - 1
+       AND i.escalation_policy_id IS NOT DISTINCT FROM s.policy_id
     RETURNING i.id, s.policy_id, s.level, s.level_id
+),
+fired AS (SELECT * FROM moved WHERE level_id IS NOT NULL),
+recipients AS (
+    SELECT r.level_id, array_agg(DISTINCT r.user_id::text ORDER BY r.user_id::text) AS ids
+      FROM (
+        SELECT lu.escalationlevel_id AS level_id, lu.user_id
+          FROM {_LEVEL_USERS} lu JOIN {_USERS} u ON u.id = lu.user_id AND u.is_active
+         WHERE lu.escalationlevel_id IN (SELECT DISTINCT level_id FROM fired)
+        UNION
+        SELECT lr.escalationlevel_id, ur.user_id
+          FROM {_LEVEL_ROLES} lr
+          JOIN {_USER_ROLES} ur ON ur.role_id = lr.role_id
+          JOIN {_USERS} u ON u.id = ur.user_id AND u.is_active
+         WHERE lr.escalationlevel_id IN (SELECT DISTINCT level_id FROM fired)
+      ) r
+     GROUP BY r.level_id
+),
+stepped AS (
+    SELECT f.id, f.policy_id, f.level, to_jsonb(COALESCE(r.ids, ARRAY[]::text[])) AS ids
+      FROM fired f LEFT JOIN recipients r ON r.level_id = f.level_id
+),
+steps AS (
+    INSERT INTO {_ESCALATION} (incident_id, policy_id, level, escalated_at, recipient_ids)
+    SELECT id, policy_id, level, %(now)s, ids FROM stepped
+    ON CONFLICT DO NOTHING
+    RETURNING incident_id
+),
+events AS (
+    INSERT INTO {_EVENT} (incident_id, kind, at, actor_id, message, data)
+    SELECT id, 'escalated', %(now)s, NULL, 'Escalated to level ' || level,
+           jsonb_build_object('policy', policy_id::text, 'level', level, 'recipients', ids)
+      FROM stepped
+    RETURNING incident_id
 )
-SELECT m.id, m.policy_id, m.level, m.level_id,
-       COALESCE((
-           SELECT array_agg(DISTINCT r.user_id ORDER BY r.user_id) FROM (
-               SELECT lu.user_id FROM {_LEVEL_USERS} lu
-                 JOIN {_USERS} u ON u.id = lu.user_id AND u.is_active
-                WHERE lu.escalationlevel_id = m.level_id
-               UNION
-               SELECT ur.user_id FROM {_LEVEL_ROLES} lr
-                 JOIN {_USER_ROLES} ur ON ur.role_id = lr.role_id
-                 JOIN {_USERS} u ON u.id = ur.user_id AND u.is_active
-                WHERE lr.escalationlevel_id = m.level_id
-           ) r
-       ), ARRAY[]::uuid[])
-  FROM moved m
+SELECT (SELECT count(*) FROM steps), (SELECT count(*) FROM moved)
 """  # noqa: S608 - the models' own table names
 
 
 @transaction.atomic
 def escalation_scan(*, now: datetime | None = None) -> int:
     """Raise every open incident whose next escalation is due by one level, recording
-    each step (IncidentEscalation and an ``escalated`` event) and queueing one task that
-    notifies the recipients. A constant number of queries however many incidents are
-    due. Acknowledged (or further) incidents are never due. Returns the steps taken."""
+    each step (IncidentEscalation with its recipients, and an ``escalated`` event) and
+    queueing one task that notifies the recipients. Two statements (the scan and the
+    outbox row) however many incidents are due. Acknowledged (or further) incidents are
+    never due. Returns the steps taken."""
     now = now or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(_SCAN_SQL, {"now": now})
-        fired = [row for row in cursor.fetchall() if row[3] is not None]
-    if not fired:
-        return 0
-    steps = [
-        IncidentEscalation(
-            incident_id=incident_id,
-            policy_id=policy_id,
-            level=level,
-            escalated_at=now,
-            recipient_ids=[str(user_id) for user_id in recipients],
-        )
-        for incident_id, policy_id, level, _, recipients in fired
-    ]
-    IncidentEscalation.objects.bulk_create(steps, ignore_conflicts=True)
-    IncidentEvent.objects.bulk_create(
-        IncidentEvent(
-            incident_id=incident_id,
-            kind=Kind.ESCALATED,
-            at=now,
-            message=f"Escalated to level {level}",
-            data={
-                "policy": str(policy_id),
-                "level": level,
-                "recipients": [str(user_id) for user_id in recipients],
-            },
-        )
-        for incident_id, policy_id, level, _, recipients in fired
-    )
-    enqueue(
-        _tasks().escalation_notify,
-        steps=[
-            {"incident": str(incident_id), "policy": str(policy_id), "level": level}
-            for incident_id, policy_id, level, _, _ in fired
-        ],
-    )
-    return len(fired)
+        stepped, _moved = cursor.fetchone()
+    if stepped:
+        enqueue(_tasks().escalation_notify, escalated_at=now.isoformat())
+    return stepped
 
 
-def escalation_notify(*, steps: Iterable[Mapping[str, Any]]) -> int:
-    """Notify the recipients of escalation steps (``pipeline.incident_escalated``) and
-    publish the incidents' new state. Repeats send nothing twice (dedupe keys)."""
+def escalation_notify(*, escalated_at: datetime | str) -> int:
+    """Notify the recipients of the escalation steps taken at ``escalated_at`` (one scan)
+    with ``pipeline.incident_escalated``, and publish the incidents' new state. A
+    redelivered task sends nothing twice (dedupe keys)."""
     from apps.notifications.services import notify
 
-    steps = list(steps)
-    if not steps:
+    if isinstance(escalated_at, str):
+        escalated_at = datetime.fromisoformat(escalated_at)
+    rows = list(IncidentEscalation.objects.filter(escalated_at=escalated_at))
+    if not rows:
         return 0
-    incident_ids = {step["incident"] for step in steps}
-    rows = {
-        (str(row.incident_id), str(row.policy_id), row.level): row
-        for row in IncidentEscalation.objects.filter(incident_id__in=incident_ids)
-    }
-    incidents = selectors._incidents().in_bulk(list(incident_ids))  # noqa: SLF001
+    incidents = selectors._incidents().in_bulk({row.incident_id for row in rows})  # noqa: SLF001
+    wanted = {user_id for row in rows for user_id in row.recipient_ids}
+    users = {str(user.pk): user for user in User.objects.filter(pk__in=wanted)}
     sent = 0
-    for step in steps:
-        row = rows.get((step["incident"], step["policy"], step["level"]))
-        incident = incidents.get(row.incident_id) if row is not None else None
-        if row is None or incident is None or not row.recipient_ids:
+    for row in rows:
+        incident = incidents.get(row.incident_id)
+        recipients = [users[user_id] for user_id in row.recipient_ids if user_id in users]
+        if incident is None or not recipients:
             continue
         notify(
             event="pipeline.incident_escalated",
-            recipients=list(User.objects.filter(pk__in=row.recipient_ids)),
+            recipients=recipients,
             context={
                 "number": incident.number,
                 "title": incident.title,
@@ -1079,5 +1074,5 @@ def escalation_notify(*, steps: Iterable[Mapping[str, Any]]) -> int:
             dedupe_key=f"pipeline.incident_escalated:{incident.pk}:{row.policy_id}:{row.level}",
         )
         sent += 1
-    incidents_publish(incident_ids=incident_ids)
+    incidents_publish(incident_ids=[str(pk) for pk in incidents])
     return sent

@@ -29,9 +29,9 @@ def dispatch_offers_expire(*, schema_name: str, now: str | None = None) -> int:
 
 
 @tenant_task(name="pipeline.escalation_notify", queue="high")
-def escalation_notify(*, schema_name: str, steps: list[dict]) -> int:
-    """Notify the recipients of the escalation steps a scan took."""
-    return _services().escalation_notify(steps=steps)
+def escalation_notify(*, schema_name: str, escalated_at: str) -> int:
+    """Notify the recipients of the escalation steps a scan took at ``escalated_at``."""
+    return _services().escalation_notify(escalated_at=escalated_at)
 
 
 @tenant_task(name="pipeline.dispatch_offers_notify", queue="high")

@@ -133,11 +133,11 @@ def test_scan_notifies_through_the_notifications_app(pipeline_network, people):
     escalation_scan(now=incident.opened_at + minutes(1))
 
     message = OutboxMessage.objects.get(task_name="pipeline.escalation_notify")
-    assert escalation_notify(steps=message.kwargs["steps"]) == 1
+    assert escalation_notify(escalated_at=message.kwargs["escalated_at"]) == 1
     deliveries = Delivery.objects.filter(event="pipeline.incident_escalated", user=people["oncall"])
     assert set(deliveries.values_list("channel", flat=True)) == {"in_app", "email"}
     # A redelivered task notifies nobody twice.
-    escalation_notify(steps=message.kwargs["steps"])
+    escalation_notify(escalated_at=message.kwargs["escalated_at"])
     assert deliveries.count() == 2
 
 

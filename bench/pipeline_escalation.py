@@ -1,0 +1,284 @@
+"""Pipeline escalation: one tick of the escalation scan over 100,000 open incidents in 10
+tenants.
+
+    BENCH_ONLY=pipeline_escalation make bench   # or: python -m bench.pipeline_escalation
+
+Ten tenants (cloned like any tenant) get 1,000, 3,000, ..., 19,000 open incidents each
+(100,000 in all), inserted with SQL ``generate_series``, every one due, under a
+high-severity policy of three levels whose level 1 notifies a user and the holders of a
+role. The figure is the wall time of one tick: ``escalation_scan`` run in each tenant in
+turn (as the fan-out would), including its writes (escalation steps and timeline events)
+and the outbox row of the notify task; sending the notifications is that task's work and
+is not timed. The statements each tenant's scan sends are counted with a connection
+execute wrapper: the same count at 1,000 and 19,000 due incidents means the scan is
+set-based. The baseline is a bare ``UPDATE`` of the same due rows (level + 1, next time
++ 5 min) in every tenant, the least a tick must write, rolled back before the scan runs.
+A naive loop (per incident: read the level and its recipients with the ORM, save the
+incident, insert a step and an event) is timed on 500 incidents and scaled to 100,000
+for comparison in the notes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.common import BENCH_PASSWORD, Row, Section, log
+
+SIZES = tuple(1_000 + 2_000 * index for index in range(10))  # 1,000 .. 19,000; 100,000
+TICK_GOAL_SECONDS = 2.0
+NAIVE_SAMPLE = 500
+
+
+def _tenant(schema_name: str) -> None:
+    from apps.tenants.models import Tenant
+    from apps.tenants.services import template_ensure, tenant_create
+
+    if Tenant.objects.filter(schema_name=schema_name).exists():
+        return
+    template_ensure()
+    tenant_create(
+        schema_name=schema_name,
+        name=f"Bench {schema_name}",
+        domain=f"{schema_name.replace('_', '-')}.bench.localhost",
+        admin_username="admin",
+        admin_password=BENCH_PASSWORD,
+        modules=["pipeline"],
+    )
+
+
+FILL_SQL = """
+TRUNCATE pipeline_incidentescalation, pipeline_incidentevent, pipeline_dispatchoffer,
+    pipeline_incident CASCADE;
+INSERT INTO pipeline_incident (id, created_at, updated_at, number, title, description,
+    severity, status, source, latitude, longitude, required_skill, opened_at, resolution,
+    escalation_level, next_escalation_at, escalation_policy_id, zone_id)
+SELECT gen_random_uuid(), now(), now(), 'INC-' || lpad(n::text, 7, '0'), 'Leak ' || n, '',
+    'high', 'open', 'alarm', 52 + (n %% 100) / 1000.0, 5 + (n %% 97) / 1000.0, '',
+    now() - interval '10 minutes', '', 0, now() - interval '5 minutes', %(policy)s,
+    %(zone)s
+FROM generate_series(1, %(count)s) AS n;
+ANALYZE pipeline_incident, pipeline_escalationlevel, pipeline_escalationlevel_users,
+    pipeline_escalationlevel_roles;
+"""
+
+BASELINE_SQL = """
+UPDATE pipeline_incident SET escalation_level = escalation_level + 1,
+    next_escalation_at = next_escalation_at + interval '5 minutes'
+WHERE status = 'open' AND next_escalation_at <= %s
+"""
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def _prepare(schema_name: str, count: int) -> None:
+    from django.db import connection
+
+    from apps.accounts.models import Role, User
+    from apps.core.tenancy import in_tenant
+    from apps.pipeline.models import EscalationLevel, EscalationPolicy, Zone
+
+    _tenant(schema_name)
+    with in_tenant(schema_name):
+        zone, _ = Zone.objects.get_or_create(code="BENCH", defaults={"name": "Bench zone"})
+        oncall, _ = User.objects.get_or_create(
+            username="oncall", defaults={"email": "oncall@example.test"}
+        )
+        EscalationPolicy.objects.filter(severity="high").delete()
+        policy = EscalationPolicy.objects.create(name="Bench high", severity="high")
+        for level in (1, 2, 3):
+            row = EscalationLevel.objects.create(policy=policy, level=level, delay_minutes=5)
+            if level == 1:
+                row.users.add(oncall)
+                row.roles.add(Role.objects.get(slug="manager"))
+        User.objects.get(username="admin").roles.add(Role.objects.get(slug="manager"))
+        with connection.cursor() as cursor:
+            cursor.execute(FILL_SQL, {"policy": policy.pk, "zone": zone.pk, "count": count})
+
+
+def _naive_per_incident(schema_name: str, now: Any) -> float:
+    """Seconds per incident of a per-row loop, on a sample, rolled back."""
+    from django.db import transaction
+
+    from apps.accounts.models import User
+    from apps.core.tenancy import in_tenant
+    from apps.pipeline.models import EscalationLevel, Incident, IncidentEscalation, IncidentEvent
+
+    with in_tenant(schema_name), transaction.atomic():
+        due = list(
+            Incident.objects.filter(status="open", next_escalation_at__lte=now)[:NAIVE_SAMPLE]
+        )
+        started = time.perf_counter()
+        for incident in due:
+            level = EscalationLevel.objects.filter(
+                policy_id=incident.escalation_policy_id, level=incident.escalation_level + 1
+            ).first()
+            if level is None:
+                continue
+            recipients = set(level.users.filter(is_active=True).values_list("pk", flat=True))
+            recipients |= set(
+                User.objects.filter(roles__in=level.roles.all(), is_active=True).values_list(
+                    "pk", flat=True
+                )
+            )
+            incident.escalation_level = level.level
+            incident.save(update_fields=["escalation_level", "updated_at"])
+            IncidentEscalation.objects.create(
+                incident=incident,
+                policy_id=incident.escalation_policy_id,
+                level=level.level,
+                recipient_ids=[str(pk) for pk in recipients],
+            )
+            IncidentEvent.objects.create(incident=incident, kind="escalated")
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return seconds / max(len(due), 1)
+
+
+def measure() -> dict[str, Any]:
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from apps.core.tenancy import in_tenant
+    from apps.pipeline.models import IncidentEscalation
+    from apps.pipeline.services import incidents as services
+
+    schemas = {f"bench_escalation_{index}": count for index, count in enumerate(SIZES)}
+    started = time.perf_counter()
+    for schema_name, count in schemas.items():
+        _prepare(schema_name, count)
+    log(
+        f"escalation: {sum(SIZES):,} incidents in {len(SIZES)} tenants, "
+        f"built in {time.perf_counter() - started:.1f}s"
+    )
+    now = timezone.now()
+
+    # Baseline first (rolled back), so both find the same warm rows.
+    baseline = 0.0
+    for schema_name in schemas:
+        with in_tenant(schema_name), transaction.atomic():
+            begun = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(BASELINE_SQL, [now])
+            baseline += time.perf_counter() - begun
+            transaction.set_rollback(True)
+
+    naive_per_incident = _naive_per_incident(next(iter(schemas)), now)
+
+    tick = 0.0
+    queries: dict[str, int] = {}
+    steps = 0
+    per_tenant: dict[str, float] = {}
+    written: dict[str, int] = {}
+    for schema_name in schemas:
+        with in_tenant(schema_name):
+            counter = _Counter()
+            begun = time.perf_counter()
+            with connection.execute_wrapper(counter):
+                steps += services.escalation_scan(now=now)
+            per_tenant[schema_name] = time.perf_counter() - begun
+            tick += per_tenant[schema_name]
+            queries[schema_name] = counter.count
+            written[schema_name] = IncidentEscalation.objects.count()
+    log(
+        f"escalation: tick {tick:.2f}s for {steps:,} steps, queries per tenant "
+        f"{sorted(set(queries.values()))}, bare UPDATE {baseline:.2f}s, naive loop "
+        f"{naive_per_incident * 1000:.2f} ms per incident"
+    )
+    return {
+        "tick": tick,
+        "baseline": baseline,
+        "steps": steps,
+        "queries": queries,
+        "per_tenant": per_tenant,
+        "naive_per_incident": naive_per_incident,
+        "schemas": schemas,
+        "all_written": all(written[name] == count for name, count in schemas.items()),
+    }
+
+
+def section() -> Section:
+    result = measure()
+    queries = result["queries"]
+    smallest, largest = (
+        min(result["schemas"], key=result["schemas"].get),
+        max(result["schemas"], key=result["schemas"].get),
+    )
+    naive_total = result["naive_per_incident"] * sum(SIZES)
+    return Section(
+        title="Pipeline escalation scan",
+        rows=[
+            Row(
+                benchmark=f"Escalation scan, {sum(SIZES):,} due incidents in {len(SIZES)} "
+                "tenants: one tick (vs a bare UPDATE of the same rows)",
+                figure=result["tick"],
+                baseline=result["baseline"],
+                unit="s",
+                better="lower",
+                goal=f"<= {TICK_GOAL_SECONDS:g} s",
+                met=result["tick"] <= TICK_GOAL_SECONDS,
+                ratio=result["tick"] / result["baseline"],
+                ratio_label=f"{result['tick'] / result['baseline']:.1f}x",
+            ),
+            Row(
+                benchmark=f"Escalation scan: SQL statements per tenant at "
+                f"{result['schemas'][largest]:,} due (baseline: at "
+                f"{result['schemas'][smallest]:,})",
+                figure=float(queries[largest]),
+                baseline=float(queries[smallest]),
+                unit="queries",
+                better="lower",
+                goal="the same at every size",
+                met=len(set(queries.values())) == 1,
+                ratio=queries[largest] / queries[smallest],
+                ratio_label=f"{queries[largest] / queries[smallest]:.2f}",
+            ),
+        ],
+        how=" ".join((__doc__ or "").split("\n\n")[2:]).strip().replace("\n", " "),
+        notes=[
+            f"{result['steps']:,} escalation steps written in one tick; per tenant "
+            + ", ".join(
+                f"{result['schemas'][name]:,} due: {seconds:.2f} s / {queries[name]} statements"
+                for name, seconds in result["per_tenant"].items()
+            )
+            + ".",
+            "Every due incident got its step: "
+            + ("yes" if result["all_written"] else "NO (see the log)")
+            + ".",
+            f"Naive per-incident loop: {result['naive_per_incident'] * 1000:.2f} ms per "
+            f"incident on a sample of {NAIVE_SAMPLE}, i.e. about {naive_total:.0f} s for "
+            f"{sum(SIZES):,} incidents.",
+        ],
+    )
+
+
+def main() -> int:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from apps.tenants.services import public_tenant_ensure
+
+    call_command("migrate_tenants", verbosity=0)
+    public_tenant_ensure(domain="localhost")
+    result = section()
+    for row in result.rows:
+        print(row)
+    for note in result.notes:
+        print(note)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
