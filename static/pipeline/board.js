@@ -3,7 +3,9 @@
 // "pipeline.incident.updated" event carries the incident's summary: its row is replaced
 // in place, a new incident is inserted by opening time (newest first), a closed one is
 // removed, and the changed row flashes. After a lost connection the rows are reloaded
-// from the server, since events sent meanwhile are not replayed.
+// from the server, since events sent meanwhile are not replayed. Handlers see an
+// Acknowledge button on open incidents; it posts to the page's action, and the row
+// changes when the incident's event comes back.
 (function () {
   "use strict";
 
@@ -20,6 +22,10 @@
   var zoneIds = zonesElement ? JSON.parse(zonesElement.textContent) : null;
   var visibleZones = zoneIds === null ? null : new Set(zoneIds);
   var detailUrl = table.dataset.detailUrl;
+  var acknowledgeUrl = table.dataset.acknowledgeUrl;
+  var canHandle = table.dataset.canHandle === "1";
+  var message = document.getElementById("incident-board-message");
+  var csrfInput = document.querySelector("#incident-board-csrf [name=csrfmiddlewaretoken]");
   var placeholder = "00000000-0000-0000-0000-000000000000";
 
   var socket = null;
@@ -106,6 +112,32 @@
     time.textContent = openedLabel(incident.opened_at);
     opened.appendChild(time);
     row.appendChild(opened);
+
+    if (canHandle) {
+      var actions = cell("actions");
+      if (incident.status === "open") {
+        var form = document.createElement("form");
+        form.method = "post";
+        form.className = "acknowledge";
+        form.action = acknowledgeUrl.replace(placeholder, incident.id);
+        var token = document.createElement("input");
+        token.type = "hidden";
+        token.name = "csrfmiddlewaretoken";
+        token.value = csrfInput ? csrfInput.value : "";
+        form.appendChild(token);
+        var next = document.createElement("input");
+        next.type = "hidden";
+        next.name = "next";
+        next.value = table.dataset.boardUrl;
+        form.appendChild(next);
+        var button = document.createElement("button");
+        button.type = "submit";
+        button.textContent = "Acknowledge";
+        form.appendChild(button);
+        actions.appendChild(form);
+      }
+      row.appendChild(actions);
+    }
     return row;
   }
 
@@ -160,6 +192,36 @@
         showState("reconnecting", "Live again, but the list could not be reloaded; reload the page.");
       });
   }
+
+  tbody.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("acknowledge")) { return; }
+    event.preventDefault();
+    var button = form.querySelector("button");
+    button.disabled = true;
+    message.textContent = "";
+    fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Accept": "application/json",
+        "X-CSRFToken": form.querySelector("[name=csrfmiddlewaretoken]").value
+      }
+    }).then(function (response) {
+      if (response.ok) {
+        // The event brings the new row; without a live connection, reload the rows.
+        if (!socket || socket.readyState !== WebSocket.OPEN) { reloadRows(); }
+        return null;
+      }
+      return response.json().then(function (body) {
+        button.disabled = false;
+        message.textContent = body && body.error ? body.error.message : "Not acknowledged.";
+      });
+    }).catch(function () {
+      button.disabled = false;
+      message.textContent = "Could not reach the server; try again.";
+    });
+  });
 
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";

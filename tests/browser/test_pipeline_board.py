@@ -1,12 +1,11 @@
-"""The incident board in a real browser: a user granted one zone opens /pipeline/incidents/,
-then incidents change on the server and the page follows over the websocket without a
+"""The incident board in a real browser: a handler granted one zone opens
+/pipeline/incidents/ and acknowledges an incident there; then incidents change on the
+server through the incidents services and the page follows over the websocket without a
 reload: a changed row is updated in place, a new incident appears at the top, a closed
 one goes, and an incident of a zone the user cannot see never shows.
 
 The live server is another process, so the rows it must see are committed here and
-removed at the end (``db`` below is committed access, as in tests/realtime). Incidents
-change through the incidents services when they exist; otherwise with the ORM, followed
-by the event those services publish (``pipeline.incident.updated`` to the zone's users).
+removed at the end (``db`` below is committed access, as in tests/realtime).
 """
 
 from __future__ import annotations
@@ -32,17 +31,19 @@ def db(django_db_setup, django_db_blocker) -> Iterator[None]:
 
 @pytest.fixture
 def board_setup(db) -> Iterator[dict[str, Any]]:
-    """Zones NORTH and SOUTH, a staff user granted NORTH only, one open incident in
-    NORTH opened an hour ago."""
+    """Zones NORTH and SOUTH, a manager (views and handles incidents) granted NORTH only,
+    one open incident in NORTH opened an hour ago."""
     from apps.accounts.models import User
+    from apps.jobs.models import OutboxMessage
     from apps.pipeline.models import Incident, Zone
     from apps.pipeline.tests import factories as f
     from apps.pipeline.tests.helpers_board import incident_make
 
     with in_tenant(TENANT_B):
+        started = timezone.now()
         north = f.zone_make(f.unique_code("BR-N"), name="Browser north")
         south = f.zone_make(f.unique_code("BR-S"), name="Browser south")
-        user = f.user_make(roles=["staff"], zones=[north])
+        user = f.user_make(roles=["manager"], zones=[north])
         first = incident_make(
             zone=north, title="Leak on the quay", opened_at=timezone.now() - timedelta(hours=1)
         )
@@ -51,6 +52,8 @@ def board_setup(db) -> Iterator[dict[str, Any]]:
     finally:
         with in_tenant(TENANT_B):
             Incident.objects.filter(zone__in=[north, south]).delete()
+            # Dispatch offers made while reporting, if the tenant has teams.
+            OutboxMessage.objects.filter(created_at__gte=started).delete()
             User.objects.filter(pk=user.pk).delete()
             Zone.objects.filter(pk__in=[north.pk, south.pk]).delete()
 
@@ -74,25 +77,39 @@ def _on_server_side(work: Any) -> Any:
         return pool.submit(run).result(timeout=30)
 
 
-def _publish(incident: Any) -> None:
-    from apps.pipeline.tests.helpers_board import incident_publish
+def _handler() -> Any:
+    """Tenant B's admin, who handles and reports incidents in every zone."""
+    from apps.accounts.selectors import actor_for_user
+    from tests.fixtures import persona
 
-    incident_publish(incident)
+    return actor_for_user(user=persona(TENANT_B, "admin"))
 
 
-def _change(incident: Any, **fields: Any) -> None:
+def _report(zone: Any, title: str) -> Any:
+    from apps.pipeline.services.incidents import incident_report
+    from apps.pipeline.tests.factories import BASE_LATITUDE, BASE_LONGITUDE
+
+    return incident_report(
+        actor=_handler(),
+        data={
+            "title": title,
+            "severity": "critical",
+            "zone": zone.pk,
+            "latitude": BASE_LATITUDE,
+            "longitude": BASE_LONGITUDE,
+        },
+    )
+
+
+def _resolve_and_close(incident: Any) -> None:
     from apps.pipeline.models import Incident
+    from apps.pipeline.services.incidents import incident_close, incident_resolve
 
-    Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now(), **fields)
-    _publish(incident)
-
-
-def _new_incident(zone: Any, title: str) -> Any:
-    from apps.pipeline.tests.helpers_board import incident_make
-
-    incident = incident_make(zone=zone, title=title, severity="critical")
-    _publish(incident)
-    return incident
+    actor = _handler()
+    incident_resolve(
+        actor=actor, incident=Incident.objects.get(pk=incident.pk), resolution="Valve replaced."
+    )
+    incident_close(actor=actor, incident=Incident.objects.get(pk=incident.pk))
 
 
 def _serve_static_from_disk(context: Any, server: Any, host: str) -> None:
@@ -135,24 +152,26 @@ def test_board_follows_incident_changes_without_reload(browser, asgi_server, boa
         page.evaluate("window.boardMarker = 'still here'")
         assert _row(page, first).get_attribute("data-status") == "open"
 
-        _on_server_side(lambda: _change(first, status="acknowledged", escalation_level=1))
+        # Acknowledged on the board: the service's event brings the new row back.
+        _row(page, first).locator("button", has_text="Acknowledge").click()
         page.wait_for_selector(f"#incident-{first.pk}[data-status=acknowledged]")
         assert "acknowledged" in _row(page, first).locator("[data-field=status]").inner_text()
-        assert _row(page, first).locator("[data-field=escalation]").inner_text() == "1"
+        assert _row(page, first).locator("button").count() == 0
 
-        hidden = _on_server_side(lambda: _new_incident(south, "Not yours"))
-        added = _on_server_side(lambda: _new_incident(north, "Hydrant knocked over"))
+        hidden = _on_server_side(lambda: _report(south, "Not yours"))
+        added = _on_server_side(lambda: _report(north, "Hydrant knocked over"))
         page.wait_for_selector(f"#incident-{added.pk}")
         # The newest first: the new incident is above the hour-old one.
         ids = page.eval_on_selector_all("#incident-rows tr", "rows => rows.map(r => r.dataset.id)")
         assert ids == [str(added.pk), str(first.pk)]
         assert "critical" in _row(page, added).locator("[data-field=severity]").inner_text()
-        # SOUTH's incident was published before NORTH's to its own audience; the user is
-        # not in it, and nothing of it reached the page.
+        assert _row(page, added).locator("button", has_text="Acknowledge").count() == 1
+        # SOUTH's incident was reported before NORTH's; its event went to SOUTH's
+        # audience, which the user is not in, and nothing of it reached the page.
         assert _row(page, hidden).count() == 0
         assert "Not yours" not in page.locator("#incident-board").inner_text()
 
-        _on_server_side(lambda: _change(first, status="closed", resolution="Valve replaced."))
+        _on_server_side(lambda: _resolve_and_close(first))
         page.wait_for_selector(f"#incident-{first.pk}", state="detached")
         assert page.evaluate("window.boardMarker") == "still here"
         assert page.locator("#incident-rows tr").count() == 1

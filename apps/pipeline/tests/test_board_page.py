@@ -156,3 +156,74 @@ def test_landing_links_the_board(client, in_tenant_b):
 
     assert response.status_code == 200
     assert 'href="/pipeline/incidents/"' in response.content.decode()
+
+
+def test_a_handler_acknowledges_from_the_board(client, pipeline_network, zone_user):
+    from apps.pipeline.models import Incident
+
+    incident = incident_make(zone=pipeline_network.north)
+    done = incident_make(zone=pipeline_network.north, status="acknowledged")
+    _signed_in(client, zone_user(zones=[pipeline_network.north], roles=["manager"]))
+
+    board = client.get("/pipeline/incidents/", HTTP_HOST=BETA).content.decode()
+    response = client.post(f"/pipeline/incidents/{incident.pk}/acknowledge/", HTTP_HOST=BETA)
+
+    assert f'action="/pipeline/incidents/{incident.pk}/acknowledge/"' in board
+    assert f"/pipeline/incidents/{done.pk}/acknowledge/" not in board
+    assert response.status_code == 302
+    assert response["Location"] == "/pipeline/incidents/"
+    assert Incident.objects.get(pk=incident.pk).status == "acknowledged"
+
+
+def test_acknowledge_answers_json_to_the_board_script(client, pipeline_network, zone_user):
+    from apps.pipeline.models import Incident
+
+    incident = incident_make(zone=pipeline_network.north, status="acknowledged")
+    _signed_in(client, zone_user(zones=[pipeline_network.north], roles=["manager"]))
+
+    again = client.post(
+        f"/pipeline/incidents/{incident.pk}/acknowledge/",
+        HTTP_HOST=BETA,
+        HTTP_ACCEPT="application/json",
+    )
+
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "pipeline.invalid_transition"
+    assert Incident.objects.get(pk=incident.pk).status == "acknowledged"
+
+
+def test_only_handlers_of_visible_zones_acknowledge(client, pipeline_network, zone_user):
+    from apps.pipeline.models import Incident
+
+    incident = incident_make(zone=pipeline_network.north)
+    hidden = incident_make(zone=pipeline_network.south)
+    _signed_in(client, zone_user(zones=[pipeline_network.north], roles=["staff"]))
+    viewer_board = client.get("/pipeline/incidents/", HTTP_HOST=BETA).content.decode()
+    refused = client.post(
+        f"/pipeline/incidents/{incident.pk}/acknowledge/",
+        HTTP_HOST=BETA,
+        HTTP_ACCEPT="application/json",
+    )
+    _signed_in(client, zone_user(zones=[pipeline_network.north], roles=["manager"]))
+    foreign = client.post(f"/pipeline/incidents/{hidden.pk}/acknowledge/", HTTP_HOST=BETA)
+    read = client.get(f"/pipeline/incidents/{incident.pk}/acknowledge/", HTTP_HOST=BETA)
+
+    assert "Acknowledge" not in viewer_board
+    assert refused.status_code == 403
+    assert foreign.status_code == 404
+    assert read.status_code == 405
+    assert Incident.objects.get(pk=incident.pk).status == "open"
+    assert Incident.objects.get(pk=hidden.pk).status == "open"
+
+
+def test_acknowledge_never_redirects_off_site(client, pipeline_network, zone_user):
+    incident = incident_make(zone=pipeline_network.north)
+    _signed_in(client, zone_user(zones=[pipeline_network.north], roles=["manager"]))
+
+    response = client.post(
+        f"/pipeline/incidents/{incident.pk}/acknowledge/",
+        {"next": "https://evil.example/"},
+        HTTP_HOST=BETA,
+    )
+
+    assert response["Location"] == "/pipeline/incidents/"
