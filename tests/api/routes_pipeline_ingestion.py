@@ -42,14 +42,12 @@ def _key_intact(marker: str) -> bool:
 
 
 ROUTES = {
-    "api/v1/pipeline/devices/<uuid:device_id>/keys/": Spec(
-        make=_make_key, write_body={"expires_at": None}, intact=_key_intact
-    ),
+    "api/v1/pipeline/devices/<uuid:device_id>/keys/": Spec(make=_make_key, intact=_key_intact),
     "api/v1/pipeline/devices/<uuid:device_id>/keys/rotate/": Spec(
         make=_make_key, write_body={"grace_hours": 0}, intact=_key_intact
     ),
     "api/v1/pipeline/device-keys/<uuid:key_id>/revoke/": Spec(make=_make_key, intact=_key_intact),
-    # Needs ?sensor=<id>: its cross-tenant 404 is tested in test_ingestion_api.py.
+    # Needs ?sensor=<id>: its cross-tenant 404 is tested in test_ingestion_readings.py.
     "api/v1/pipeline/readings/": Spec(make=None),
 }
 
