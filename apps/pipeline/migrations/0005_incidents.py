@@ -1,9 +1,11 @@
-"""Incidents: the default notification templates of dispatch offers and escalations.
+"""Incidents: no redundant incident index on the timeline and escalation steps; the
+default notification templates of dispatch offers and escalations.
 
 Seeded here so every tenant has them (new tenants are cloned from the migrated template
 schema, rows included); tenants may edit or deactivate them like any other template."""
 
-from django.db import migrations
+import django.db.models.deletion
+from django.db import migrations, models
 
 INCIDENT_TEMPLATES = {
     "pipeline.dispatch_offered": (
@@ -41,5 +43,27 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The timeline and escalation steps are indexed by (incident, ...) already; the
+        # foreign keys' own indexes were redundant writes on every escalation step.
+        migrations.AlterField(
+            model_name="incidentescalation",
+            name="incident",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="escalations",
+                to="pipeline.incident",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="incidentevent",
+            name="incident",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="pipeline.incident",
+            ),
+        ),
         migrations.RunPython(incident_templates_seed, incident_templates_remove),
     ]

@@ -174,7 +174,11 @@ class IncidentEvent(models.Model):
         NOTE = "note"
 
     id = models.BigAutoField(primary_key=True)
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: the timeline index (incident, at) leads with it. Every
+    # escalation step writes a row here, so each index counts.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(
@@ -252,7 +256,10 @@ class IncidentEscalation(models.Model):
     """One escalation step taken: which level, when, and who was notified."""
 
     id = models.BigAutoField(primary_key=True)
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="escalations")
+    # No index of its own: the unique (incident, policy, level) leads with it.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="escalations", db_index=False
+    )
     policy = models.ForeignKey(
         EscalationPolicy, null=True, on_delete=models.SET_NULL, related_name="+"
     )
