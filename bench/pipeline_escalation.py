@@ -8,7 +8,7 @@ Ten tenants (cloned like any tenant) get 1,000, 3,000, ..., 19,000 open incident
 over the coming hour, under a high-severity policy of three levels (5 minutes apart)
 whose level 1 notifies a user and the holders of a role.
 
-Two ticks are timed: one now (the steady state: a sixtieth of the incidents is due) and
+Two ticks are timed: one now (the steady state: a thirtieth of the incidents is due) and
 one an hour later (the worst case: every incident is due at once). A tick is
 ``escalation_scan`` run in each tenant in turn (as the fan-out would), including its
 writes (the incidents, escalation steps and timeline events) and the outbox row of the
@@ -207,7 +207,7 @@ def measure() -> dict[str, Any]:
         f"escalation: {sum(SIZES):,} incidents in {len(SIZES)} tenants, "
         f"built in {time.perf_counter() - started:.1f}s"
     )
-    # Steady state: due times spread over the next hour, so a minute's tick finds 1/60.
+    # Steady state: due times spread over the next hour; a tick now finds 2 minutes of them.
     steady = _tick(schemas, now)
     # Worst case: an hour later every incident is due at once.
     later = now + timedelta(minutes=60)

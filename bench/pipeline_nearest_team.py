@@ -36,8 +36,8 @@ DELETE FROM pipeline_fieldteam;
 INSERT INTO pipeline_fieldteam (id, created_at, updated_at, code, name, skills,
     base_latitude, base_longitude, last_latitude, last_longitude, is_available)
 SELECT gen_random_uuid(), now(), now(), 'T' || n, 'Team ' || n,
-    (ARRAY[ARRAY['pipes']::varchar[], ARRAY['pipes','valves']::varchar[],
-           ARRAY['pumps']::varchar[], ARRAY['valves','meters']::varchar[]])[1 + n %% 4],
+    CASE n %% 4 WHEN 0 THEN ARRAY['pipes'] WHEN 1 THEN ARRAY['pipes', 'valves']
+        WHEN 2 THEN ARRAY['pumps'] ELSE ARRAY['valves', 'meters'] END::varchar[],
     b.lat, b.lon,
     CASE WHEN n %% 3 = 0 THEN b.lat + (random() - 0.5) / 10 END,
     CASE WHEN n %% 3 = 0 THEN b.lon + (random() - 0.5) / 10 END,
@@ -119,7 +119,9 @@ def measure() -> dict[str, Any]:
         # Warm both paths once.
         team_nearest(latitude=points[0][0], longitude=points[0][1], skill="pipes")
         indexed: list[float] = []
+        knn_sql: list[float] = []
         full: list[float] = []
+        sql = team_nearest_sql(skill=True, exclude=False)
         agree = 0
         with connection.cursor() as cursor:
             cursor.execute(
@@ -131,6 +133,12 @@ def measure() -> dict[str, Any]:
                 teams = team_nearest(latitude=lat, longitude=lon, skill="pipes", limit=5)
                 indexed.append((time.perf_counter() - begun) * 1000)
                 begun = time.perf_counter()
+                cursor.execute(
+                    sql, {"lat": lat, "lon": lon, "skill": "pipes", "exclude": [], "limit": 5}
+                )
+                cursor.fetchall()
+                knn_sql.append((time.perf_counter() - begun) * 1000)
+                begun = time.perf_counter()
                 cursor.execute(FULL_SCAN_SQL, {"lat": lat, "lon": lon, "skill": "pipes"})
                 rows = cursor.fetchall()
                 full.append((time.perf_counter() - begun) * 1000)
@@ -138,6 +146,8 @@ def measure() -> dict[str, Any]:
     result = {
         "p50": statistics.median(indexed),
         "p99": _percentile(indexed, 0.99),
+        "sql_p50": statistics.median(knn_sql),
+        "sql_p99": _percentile(knn_sql, 0.99),
         "full_p50": statistics.median(full),
         "full_p99": _percentile(full, 0.99),
         "agree": agree,
@@ -167,7 +177,7 @@ def section() -> Section:
                 goal=f"<= {LATENCY_GOAL_MS:g} ms",
                 met=r["p50"] <= LATENCY_GOAL_MS,
                 ratio=r["full_p50"] / r["p50"],
-                ratio_label=f"{r['full_p50'] / r['p50']:.0f}x faster",
+                ratio_label=f"{r['full_p50'] / r['p50']:.1f}x faster",
             ),
             Row(
                 benchmark=f"Nearest available team with a skill, {TEAMS:,} teams: p99 latency "
@@ -179,7 +189,7 @@ def section() -> Section:
                 goal=f"<= {LATENCY_GOAL_MS:g} ms",
                 met=r["p99"] <= LATENCY_GOAL_MS,
                 ratio=r["full_p99"] / r["p99"],
-                ratio_label=f"{r['full_p99'] / r['p99']:.0f}x faster",
+                ratio_label=f"{r['full_p99'] / r['p99']:.1f}x faster",
             ),
         ],
         how=" ".join((__doc__ or "").split("\n\n")[2:]).strip().replace("\n", " "),
@@ -187,7 +197,9 @@ def section() -> Section:
             f"Same nearest team as the full scan at {r['agree']}/{POINTS} points; the plan "
             f"uses pipeline_team_position_gist: {'yes' if r['uses_index'] else 'no'}.",
             f"p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; full scan p50 "
-            f"{r['full_p50']:.2f} ms, p99 {r['full_p99']:.2f} ms.",
+            f"{r['full_p50']:.2f} ms, p99 {r['full_p99']:.2f} ms. The same KNN statement on a "
+            f"bare cursor (no model rows built, like the baseline): p50 {r['sql_p50']:.2f} ms, "
+            f"p99 {r['sql_p99']:.2f} ms.",
         ],
     )
 
