@@ -262,3 +262,106 @@ def test_reports_are_listed_only_for_tenants_with_the_module(api_client):
 
     assert {WATER_LOSS, SENSOR_ACCURACY} <= names(beta)
     assert not {WATER_LOSS, SENSOR_ACCURACY} & names(alpha)
+
+
+def test_zone_names_that_look_like_formulas_stay_text(balances, tmp_path):
+    balances.south.name = '=HYPERLINK("https://evil.example")'
+    balances.south.save()
+
+    _, path = _run(WATER_LOSS, pipeline_actor("admin"), PERIOD, tmp_path)
+
+    names = {row[1] for row in _sheet(path, "Daily by zone")[1:]}
+    assert '=HYPERLINK("https://evil.example")' in names
+    with zipfile.ZipFile(path) as archive:
+        sheets = "".join(
+            archive.read(name).decode()
+            for name in archive.namelist()
+            if name.startswith("xl/worksheets/")
+        )
+    assert "<f>" not in sheets
+
+
+# --- the reports page -----------------------------------------------------------------------
+
+
+def test_reports_page_offers_each_report_with_the_users_zones(client, balances, zone_user):
+    client.force_login(zone_user(zones=[balances.north]))
+
+    response = client.get("/pipeline/reports/", HTTP_HOST=HOSTS[TENANT_B])
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'action="/pipeline/reports/pipeline-water-loss/"' in html
+    assert 'action="/pipeline/reports/pipeline-sensor-accuracy/"' in html
+    assert f'value="{balances.north_1.pk}"' in html
+    assert f'value="{balances.south.pk}"' not in html
+
+
+def test_a_report_started_on_the_page_runs_and_is_downloaded(
+    client, balances, zone_user, settings, tmp_path
+):
+    from apps.reports import tasks
+    from apps.reports.models import ReportRun
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.STORAGES = {**settings.STORAGES}
+    user = zone_user(zones=[balances.south])
+    client.force_login(user)
+
+    started = client.post(
+        "/pipeline/reports/pipeline-water-loss/",
+        {**PERIOD, "zone": str(balances.south.pk)},
+        HTTP_HOST=HOSTS[TENANT_B],
+    )
+    run = ReportRun.objects.get(created_by=user)
+    queued = client.get("/pipeline/reports/runs/", HTTP_HOST=HOSTS[TENANT_B]).content.decode()
+    tasks.report_generate(schema_name=TENANT_B, job_id=str(run.job_id), run_id=str(run.pk))
+    done = client.get("/pipeline/reports/runs/", HTTP_HOST=HOSTS[TENANT_B]).content.decode()
+    link = done.split('class="download"')[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    download = client.get(link.replace("&amp;", "&"), HTTP_HOST=HOSTS[TENANT_B])
+
+    assert started.status_code == 302
+    assert started["Location"] == "/pipeline/reports/"
+    assert run.params == {**PERIOD, "zone": str(balances.south.pk)}
+    assert "queued" in queued
+    assert "succeeded" in done
+    assert download.status_code == 200
+    path = tmp_path / "download.xlsx"
+    path.write_bytes(b"".join(download.streaming_content))
+    assert {row[0] for row in _sheet(path, "Daily by zone")[1:]} == {"SOUTH"}
+
+
+def test_a_report_with_a_bad_period_or_zone_is_not_started(client, balances, zone_user):
+    from apps.reports.models import ReportRun
+
+    user = zone_user(zones=[balances.south])
+    client.force_login(user)
+
+    backwards = client.post(
+        "/pipeline/reports/pipeline-sensor-accuracy/",
+        {"date_from": "2026-03-02", "date_to": "2026-03-01"},
+        HTTP_HOST=HOSTS[TENANT_B],
+    )
+    foreign_zone = client.post(
+        "/pipeline/reports/pipeline-sensor-accuracy/",
+        {**PERIOD, "zone": str(balances.north.pk)},
+        HTTP_HOST=HOSTS[TENANT_B],
+    )
+    unknown = client.post("/pipeline/reports/users/", PERIOD, HTTP_HOST=HOSTS[TENANT_B])
+
+    assert backwards.status_code == 400
+    assert "Must not be before date_from." in backwards.content.decode()
+    assert foreign_zone.status_code == 400
+    assert "Unknown zone." in foreign_zone.content.decode()
+    assert unknown.status_code == 404
+    assert not ReportRun.objects.filter(created_by=user).exists()
+
+
+def test_a_user_without_report_permissions_is_offered_none(client, balances, zone_user):
+    client.force_login(zone_user(roles=()))
+
+    page = client.get("/pipeline/reports/", HTTP_HOST=HOSTS[TENANT_B])
+    start = client.post("/pipeline/reports/pipeline-water-loss/", PERIOD, HTTP_HOST=HOSTS[TENANT_B])
+
+    assert "You may not run any pipeline report" in page.content.decode()
+    assert start.status_code == 404
