@@ -143,7 +143,7 @@ def test_pages_do_not_exist_for_a_tenant_without_the_module(client):
         HTTP_HOST=HOSTS[TENANT_A],
     )
 
-    for url in ("/pipeline/", "/pipeline/incidents/"):
+    for url in ("/pipeline/", "/pipeline/incidents/", "/pipeline/reports/"):
         assert client.get(url, HTTP_HOST=HOSTS[TENANT_A]).status_code == 404
 
 
