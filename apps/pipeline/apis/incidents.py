@@ -25,6 +25,7 @@ from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.pipeline.models import DispatchOffer, EscalationPolicy, Incident, IncidentEvent, Severity
 from apps.pipeline.selectors import incidents as selectors
+from apps.pipeline.selectors.network import zone_ids_with_descendants
 from apps.pipeline.services import incidents as services
 
 ERROR = OpenApiResponse(description="Error (see the Error schema)", response=None)
@@ -139,12 +140,15 @@ class IncidentReportInputSerializer(StrictSerializer):
 class IncidentFilter(filters.FilterSet):
     status = StrictChoiceFilter(choices=Incident.Status.choices)
     severity = StrictChoiceFilter(choices=Severity.choices)
-    zone = StrictUUIDFilter(field_name="zone_id")
+    zone = StrictUUIDFilter(method="filter_zone", help_text="That zone and the zones under it.")
     open_only = StrictBooleanFilter(method="filter_open_only", help_text="Not resolved or closed.")
 
     class Meta:
         model = Incident
         fields = ("status", "severity", "zone", "open_only")
+
+    def filter_zone(self, queryset: QuerySet[Incident], name: str, value: object):
+        return queryset.filter(zone_id__in=list(zone_ids_with_descendants([value])))
 
     def filter_open_only(
         self, queryset: QuerySet[Incident], name: str, value: bool

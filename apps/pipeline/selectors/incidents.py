@@ -26,7 +26,11 @@ from apps.pipeline.models import (
     IncidentEvent,
     TeamMember,
 )
-from apps.pipeline.selectors.network import zone_ids_visible, zone_scope_filter
+from apps.pipeline.selectors.network import (
+    zone_ids_visible,
+    zone_ids_with_descendants,
+    zone_scope_filter,
+)
 
 Status = Incident.Status
 # Statuses of an incident still being worked.
@@ -65,8 +69,8 @@ def _incidents() -> QuerySet[Incident]:
 
 def incident_list(*, actor: Actor, filters: Mapping[str, Any] | None = None) -> QuerySet[Incident]:
     """Incidents of the zones ``actor`` may see, newest first. ``filters`` (all optional):
-    ``status``, ``severity``, ``zone`` (an id: that zone only), ``open_only`` (True: not
-    resolved or closed)."""
+    ``status``, ``severity``, ``zone`` (an id: that zone and the zones under it),
+    ``open_only`` (True: not resolved or closed)."""
     require_perm(actor, "pipeline.view_incident")
     queryset = zone_scope_filter(_incidents(), actor=actor)
     filters = filters or {}
@@ -75,7 +79,7 @@ def incident_list(*, actor: Actor, filters: Mapping[str, Any] | None = None) -> 
     if filters.get("severity"):
         queryset = queryset.filter(severity=filters["severity"])
     if filters.get("zone"):
-        queryset = queryset.filter(zone_id=filters["zone"])
+        queryset = queryset.filter(zone_id__in=list(zone_ids_with_descendants([filters["zone"]])))
     if filters.get("open_only"):
         queryset = queryset.filter(status__in=UNRESOLVED)
     return queryset.order_by("-opened_at", "-id")

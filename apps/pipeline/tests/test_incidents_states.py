@@ -243,6 +243,7 @@ def test_list_filters(api_client, pipeline_network):
     assert ids(status="resolved") == {str(high.pk)}
     assert ids(open_only="true") == {str(low.pk)}
     assert ids(zone=str(pipeline_network.south.pk)) == {str(high.pk)}
+    assert ids(zone=str(pipeline_network.root.pk)) == {str(low.pk), str(high.pk)}
     assert client.get(BASE, {"status": "nope"}).status_code == 400
     assert client.get(BASE, {"open_only": "yes"}).status_code == 400
 
