@@ -92,8 +92,12 @@ def device_key_issue(
     *, actor: Actor | None, device: Device, expires_at: datetime | None = None
 ) -> tuple[DeviceKey, str]:
     """A new key for ``device``; returns the row and the raw key, which is shown once and
-    never stored. The device's other keys keep working (see ``device_key_rotate``)."""
+    never stored. The device's other keys keep working (see ``device_key_rotate``).
+    ``actor`` None is the system (management commands, the demo feed): no permission
+    check. An ``expires_at`` not in the future is a ValidationError."""
     _authorize(actor, PERM_ISSUE)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": ["Must be in the future."]})
     prefix = secrets.token_hex(6)
     raw_key = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = DeviceKey(device=device, prefix=prefix, secret_hash=_key_hash(raw_key))
@@ -397,7 +401,8 @@ def _validate(
     device_id = device.pk
     rows: list[tuple[Any, datetime, float]] = []
     rejections: list[dict[str, Any]] = []
-    seen: set[tuple[Any, datetime]] = set()
+    # Keyed by the code: its hash is cached, a UUID's is computed in Python each time.
+    seen: set[tuple[str, datetime]] = set()
 
     def reject(index: int, code: Any, reason: str) -> None:
         rejections.append(
@@ -444,7 +449,7 @@ def _validate(
         if not valid_min <= value <= valid_max:
             reject(index, code, "out_of_range")
             continue
-        key = (sensor_id, at)
+        key = (code, at)
         if key in seen:
             reject(index, code, "duplicate_in_batch")
             continue

@@ -94,11 +94,15 @@ def test_revoked_key_is_refused_and_revoking_again_changes_nothing(pipeline_netw
 
 
 def test_expired_key_is_refused(pipeline_network):
-    _, raw_key = _services().device_key_issue(
+    from apps.pipeline.models import DeviceKey
+
+    key, raw_key = _services().device_key_issue(
         actor=None,
         device=pipeline_network.logger,
-        expires_at=timezone.now() - timedelta(seconds=1),
+        expires_at=timezone.now() + timedelta(hours=1),
     )
+    assert _services().device_authenticate(raw_key) == pipeline_network.logger
+    DeviceKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     with pytest.raises(DeviceKeyInvalidError):
         _services().device_authenticate(raw_key)
@@ -314,3 +318,29 @@ def test_device_outside_the_users_zones_is_not_found(pipeline_network, client_fo
         ]
     assert control.status_code == 200
     assert [row["id"] for row in control.json()["results"]] == [str(key.pk)]
+
+
+@pytest.mark.parametrize("expires_at", ["2020-01-01T00:00:00Z", "soon", 12])
+def test_issue_refuses_an_expiry_not_in_the_future(pipeline_network, api_client, expires_at):
+    from apps.pipeline.models import DeviceKey
+
+    response = api_client(TENANT_B, "admin").post(
+        _keys_url(pipeline_network.logger), {"expires_at": expires_at}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error"
+    assert "expires_at" in error_of(response)["fields"]
+    with in_tenant(TENANT_B):
+        assert not DeviceKey.objects.exists()
+
+
+def test_issue_with_a_future_expiry(pipeline_network, api_client):
+    expires_at = (timezone.now() + timedelta(days=30)).replace(microsecond=0)
+
+    response = api_client(TENANT_B, "admin").post(
+        _keys_url(pipeline_network.logger), {"expires_at": expires_at.isoformat()}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["expires_at"] == expires_at.isoformat().replace("+00:00", "Z")
