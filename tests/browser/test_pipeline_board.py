@@ -1,8 +1,13 @@
-"""The incident board in a real browser: a handler granted one zone opens
+"""The pipeline pages in a real browser.
+
+The incident board: a handler granted one zone opens
 /pipeline/incidents/ and acknowledges an incident there; then incidents change on the
 server through the incidents services and the page follows over the websocket without a
 reload: a changed row is updated in place, a new incident appears at the top, a closed
 one goes, and an incident of a zone the user cannot see never shows.
+
+The reports page: a report started from its form is listed as queued, and once the
+worker has made it the list shows its download link, without a reload.
 
 The live server is another process, so the rows it must see are committed here and
 removed at the end (``db`` below is committed access, as in tests/realtime).
@@ -175,5 +180,79 @@ def test_board_follows_incident_changes_without_reload(browser, asgi_server, boa
         page.wait_for_selector(f"#incident-{first.pk}", state="detached")
         assert page.evaluate("window.boardMarker") == "still here"
         assert page.locator("#incident-rows tr").count() == 1
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def reports_setup(db, settings, tmp_path) -> Iterator[dict[str, Any]]:
+    """A zone with one day's water balance and a staff user granted it. Report files of
+    this process land in a temporary MEDIA_ROOT."""
+    from datetime import date
+
+    from apps.accounts.models import User
+    from apps.jobs.models import JobRun, OutboxMessage
+    from apps.pipeline.models import Zone, ZoneWaterBalance
+    from apps.pipeline.tests import factories as f
+    from apps.reports.models import ReportRun
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.STORAGES = {**settings.STORAGES}
+    with in_tenant(TENANT_B):
+        started = timezone.now()
+        zone = f.zone_make(f.unique_code("BR-R"), name="Browser reports")
+        ZoneWaterBalance.objects.create(
+            zone=zone, day=date(2026, 3, 1), inflow_m3=100.0, loss_m3=10.0, loss_pct=10.0
+        )
+        user = f.user_make(roles=["staff"], zones=[zone])
+    try:
+        yield {"zone": zone, "user": user}
+    finally:
+        with in_tenant(TENANT_B):
+            ReportRun.objects.filter(created_by=user).delete()
+            JobRun.objects.filter(requested_by=user).delete()
+            OutboxMessage.objects.filter(created_at__gte=started).delete()
+            ZoneWaterBalance.objects.filter(zone=zone).delete()
+            User.objects.filter(pk=user.pk).delete()
+            Zone.objects.filter(pk=zone.pk).delete()
+
+
+def _generate_reports_of(user: Any) -> None:
+    """What the worker does with the user's queued report runs."""
+    from apps.reports import tasks
+    from apps.reports.models import ReportRun
+
+    runs = list(ReportRun.objects.filter(created_by=user).values_list("pk", "job_id"))
+    for run_id, job_id in runs:
+        tasks.report_generate(schema_name=TENANT_B, job_id=str(job_id), run_id=str(run_id))
+
+
+def test_reports_page_follows_a_run_to_its_download_link(browser, asgi_server, reports_setup):
+    base = f"http://beta.localhost:{asgi_server.port}"
+    context = browser.new_context()
+    _serve_static_from_disk(context, asgi_server, f"beta.localhost:{asgi_server.port}")
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/pipeline/reports/")
+        page.fill("#id_username", reports_setup["user"].username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{base}/pipeline/reports/")
+        form = page.locator("#form-pipeline-water-loss")
+        form.locator("[name=date_from]").fill("2026-03-01")
+        form.locator("[name=date_to]").fill("2026-03-01")
+        form.locator("[name=zone]").select_option(str(reports_setup["zone"].pk))
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector("#report-run-table tr[data-status=queued]")
+        page.wait_for_selector("#reports-connection[data-state=open]")
+        page.evaluate("window.reportsMarker = 'still here'")
+
+        _on_server_side(lambda: _generate_reports_of(reports_setup["user"]))
+
+        page.wait_for_selector("#report-run-table tr[data-status=succeeded] a.download")
+        link = page.locator("#report-run-table a.download").get_attribute("href")
+        assert "/api/v1/reports/runs/" in link
+        assert "token=" in link
+        assert page.evaluate("window.reportsMarker") == "still here"
     finally:
         context.close()
