@@ -70,6 +70,7 @@
     row.dataset.status = incident.status;
     row.dataset.severity = incident.severity;
     row.dataset.openedAt = incident.opened_at;
+    row.dataset.updatedAt = incident.updated_at || "";
 
     var number = cell("number");
     var link = document.createElement("a");
@@ -159,9 +160,17 @@
     tbody.appendChild(row);
   }
 
+  // A row reloaded after a reconnect may already be newer than an event still on its way.
+  function isStale(row, incident) {
+    var shown = new Date(row.dataset.updatedAt).getTime();
+    var incoming = new Date(incident.updated_at).getTime();
+    return !isNaN(shown) && !isNaN(incoming) && incoming < shown;
+  }
+
   function apply(incident) {
     if (!incident || !incident.id) { return; }
     var existing = document.getElementById("incident-" + incident.id);
+    if (existing && isStale(existing, incident)) { return; }
     var hidden = visibleZones !== null && !(incident.zone && visibleZones.has(incident.zone.id));
     if (incident.status === "closed" || hidden) {
       if (existing) { existing.remove(); }
