@@ -730,22 +730,31 @@ def _backfill(*, now: datetime, time_zone: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT sensor_id, max(recorded_at) FROM pipeline_reading GROUP BY 1")
         latest = dict(cursor.fetchall())
+    sensors = Sensor.all_objects.filter(reference_value__isnull=False).select_related("zone")
+    return readings_copy(
+        (sensor.pk, at, raw_value(spec, at, time_zone=time_zone))
+        for sensor in sensors
+        for spec in [_feed_sensor(sensor)]
+        for at in backfill_instants(after=latest.get(sensor.pk), start=start, now=now)
+    )
+
+
+def readings_copy(rows: Iterable[tuple]) -> int:
+    """Write (sensor id, instant, raw value) rows into the readings table with one COPY
+    (the partitions must exist); returns how many."""
     buffer = io.StringIO()
     count = 0
-    sensors = Sensor.all_objects.filter(reference_value__isnull=False).select_related("zone")
-    for sensor in sensors:
-        spec = _feed_sensor(sensor)
-        for at in backfill_instants(after=latest.get(sensor.pk), start=start, now=now):
-            value = raw_value(spec, at, time_zone=time_zone)
-            buffer.write(f"{sensor.pk}\t{at.isoformat()}\t{value}\n")
-            count += 1
+    for sensor_id, at, value in rows:
+        buffer.write(f"{sensor_id}\t{at.isoformat()}\t{value}\n")
+        count += 1
     if count:
-        with connection.cursor() as cursor:
-            raw_cursor = cursor.cursor
-            with raw_cursor.copy(
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
                 "COPY pipeline_reading (sensor_id, recorded_at, value) FROM STDIN"
-            ) as copy:
-                copy.write(buffer.getvalue())
+            ) as copy,
+        ):
+            copy.write(buffer.getvalue())
     return count
 
 

@@ -202,3 +202,45 @@ def test_the_command_wraps_the_seed_and_refuses_an_unknown_schema():
         assert Zone.objects.filter(code="NRB-KIL").exists()
     with pytest.raises(CommandError):
         call_command("seed_pipeline_demo", schema="nope")
+
+
+def test_the_demo_leak_raises_alarms_opens_an_incident_for_the_nearest_team_and_escalates():
+    """The done-when of the demo, in-process: the feed's readings (straight into the
+    table, no HTTP), detection and the escalation scan at chosen instants."""
+    from apps.accounts.models import User
+    from apps.pipeline.models import Alarm, DispatchOffer, Incident, IncidentEscalation, Sensor
+    from apps.pipeline.services import detection, incidents
+
+    if not hasattr(incidents, "escalation_scan"):
+        pytest.skip("the incidents part (escalation_scan) is not there yet")
+    demo.pipeline_demo_seed(schema_name=TENANT_B, now=NOW)
+    leak = demo.Leak(zone_code="NRB-KIL", starts_at=NOW + timedelta(minutes=2))
+    end = NOW + timedelta(minutes=10)
+
+    with in_tenant(TENANT_B):
+        sensors = [(s.pk, demo._feed_sensor(s)) for s in Sensor.all_objects.select_related("zone")]  # noqa: SLF001
+        instants = [NOW + timedelta(seconds=15 * step) for step in range(1, 41)]
+        demo.readings_copy(
+            (pk, at, demo.raw_value(spec, at, time_zone="UTC", leak=leak))
+            for pk, spec in sensors
+            for at in instants
+        )
+        detection.detection_run(now=end)
+
+        alarms = Alarm.objects.filter(status="active")
+        assert set(alarms.values_list("kind", "zone__code")) == {
+            ("pressure_drop", "NRB-KIL"),
+            ("flow_imbalance", "NRB-KIL"),
+        }
+        incident = Incident.objects.get()
+        assert incident.zone.code == "NRB-KIL"
+        assert incident.severity == "high"
+        offer = DispatchOffer.objects.get(incident=incident, status="offered")
+        assert offer.team.code == "T01"  # the Kilimani crew, based in the DMA
+
+        incidents.escalation_scan(now=incident.next_escalation_at + timedelta(seconds=1))
+
+        step = IncidentEscalation.objects.get(incident=incident)
+        assert step.level == 1
+        dispatcher = User.objects.get(username="dispatcher")
+        assert step.recipient_ids == [str(dispatcher.pk)]
