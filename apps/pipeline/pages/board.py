@@ -104,6 +104,7 @@ def incident_detail_page(request: HttpRequest, incident_id: str) -> HttpResponse
             "incident": incident,
             "row": selectors.board_row(incident),
             "timeline": selectors.board_incident_timeline(incident=incident),
+            "offers": selectors.board_incident_offers(incident=incident),
             "can_handle": actor.has_perm(selectors.HANDLE_PERMISSION),
         },
     )

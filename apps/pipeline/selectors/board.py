@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.core.types import Actor
-from apps.pipeline.models import Incident, IncidentEvent
+from apps.pipeline.models import DispatchOffer, Incident, IncidentEvent
 from apps.pipeline.selectors import incidents as incident_selectors
 from apps.pipeline.selectors.network import zone_ids_visible
 
@@ -34,6 +34,10 @@ def board_incident_get(*, actor: Actor, incident_id: Any) -> Incident:
 
 def board_incident_timeline(*, incident: Incident) -> list[IncidentEvent]:
     return list(incident_selectors.incident_timeline(incident=incident).select_related("actor"))
+
+
+def board_incident_offers(*, incident: Incident) -> list[DispatchOffer]:
+    return list(incident_selectors.incident_offers(incident=incident))
 
 
 def board_zone_ids(*, actor: Actor) -> list[str] | None:

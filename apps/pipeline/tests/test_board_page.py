@@ -99,11 +99,17 @@ def test_rows_fragment_is_scoped_like_the_board(client, pipeline_network, zone_u
 def test_incident_page_shows_the_timeline_and_hides_other_zones(
     client, pipeline_network, zone_user
 ):
-    from apps.pipeline.models import IncidentEvent
+    from apps.pipeline.models import DispatchOffer, IncidentEvent
 
     incident = incident_make(zone=pipeline_network.north, title="Burst on Main St")
     IncidentEvent.objects.create(incident=incident, kind="opened", message="Reported by phone")
     IncidentEvent.objects.create(incident=incident, kind="note", message="Crew on the way")
+    DispatchOffer.objects.create(
+        incident=incident,
+        team=pipeline_network.crew,
+        distance_km=2.345,
+        respond_by=timezone.now() + timedelta(minutes=10),
+    )
     other = incident_make(zone=pipeline_network.south)
     _signed_in(client, zone_user(zones=[pipeline_network.north]))
 
@@ -114,6 +120,8 @@ def test_incident_page_shows_the_timeline_and_hides_other_zones(
     assert page.status_code == 200
     assert "Burst on Main St" in html
     assert html.index("Reported by phone") < html.index("Crew on the way")
+    assert f"{pipeline_network.crew.code} {pipeline_network.crew.name}" in html
+    assert "2.3 km" in html
     assert foreign.status_code == 404
 
 
