@@ -74,6 +74,16 @@ class IngestApi(TenantApi):
             409: ERROR,
         },
     )
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        # A refused key is answered by the ApplicationError branch of the exception
+        # handler, which knows nothing of authentication schemes: name ours (RFC 9110).
+        if response.status_code == status.HTTP_401_UNAUTHORIZED:
+            response.setdefault(
+                "WWW-Authenticate", DeviceKeyAuthentication().authenticate_header(self.request)
+            )
+        return response
+
     def post(self, request: Request) -> Response:
         """Post a batch of at most 10,000 readings. Bad readings are rejected one by one
         in ``rejections``; the rest are stored (201). The same ``batch_id`` again with the

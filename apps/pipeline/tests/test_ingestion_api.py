@@ -473,6 +473,7 @@ def test_bad_key_is_401(keyed, header):
 
     assert response.status_code == 401
     assert error_of(response)["code"] == "pipeline.device_key_invalid"
+    assert response.headers["WWW-Authenticate"].startswith("DeviceKey")
     assert batch_count() == 0
 
 
