@@ -192,36 +192,37 @@ def partition_name(month: date) -> str:
 
 def reading_partitions_ensure(*, months: Iterable[date | datetime]) -> list[date]:
     """Create the partitions of ``months`` (any day or instant in them; months are UTC)
-    that do not exist yet and record them as ReadingPartition rows. Returns the months
-    created. Safe to run concurrently: an advisory lock per schema serialises creators,
-    and ``IF NOT EXISTS`` covers a partition made outside this function."""
+    that the schema lacks, and record every month as a ReadingPartition row. Returns the
+    months created. The catalog decides what exists, so a partition dropped by hand is
+    made again. Safe to run concurrently: an advisory lock per schema serialises
+    creators, and ``IF NOT EXISTS`` covers a partition made outside this function."""
     schema_name = require_tenant_schema()
     wanted = sorted({month_start(month) for month in months})
     if not wanted:
         return []
-    created: list[date] = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))",
             [f"{schema_name}:pipeline_reading_partitions"],
         )
-        existing = set(
-            ReadingPartition.objects.filter(month__in=wanted).values_list("month", flat=True)
+        cursor.execute(
+            "SELECT relname FROM pg_class JOIN pg_namespace ns ON ns.oid = relnamespace "
+            "WHERE ns.nspname = %s AND relname = ANY(%s)",
+            [schema_name, [partition_name(month) for month in wanted]],
         )
-        for month in wanted:
-            if month in existing:
-                continue
+        existing = {row[0] for row in cursor.fetchall()}
+        created = [month for month in wanted if partition_name(month) not in existing]
+        for month in created:
             # Dates this function computed, not user input: safe to inline (DDL takes no
-            # parameters).
+            # parameters). Unqualified: the connection's search path is the tenant's.
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS {partition_name(month)} "
                 "PARTITION OF pipeline_reading FOR VALUES "
                 f"FROM ('{month.isoformat()} 00:00:00+00') "
                 f"TO ('{_next_month(month).isoformat()} 00:00:00+00')"
             )
-            created.append(month)
         ReadingPartition.objects.bulk_create(
-            [ReadingPartition(month=month) for month in created], ignore_conflicts=True
+            [ReadingPartition(month=month) for month in wanted], ignore_conflicts=True
         )
         transaction.on_commit(lambda: _known_months.setdefault(schema_name, set()).update(wanted))
     if created:

@@ -201,3 +201,22 @@ def test_known_months_are_kept_per_schema(keyed, monkeypatch):
     assert forgets == []
     assert _services().partition_name(month) in _partitions()
     assert _services().partition_name(month) not in _partitions(TENANT_A)
+
+
+def test_a_partition_dropped_by_hand_is_made_again(keyed):
+    from apps.pipeline.models import ReadingPartition
+
+    month = _services().month_start(keyed.now)
+    _services().reading_partitions_ensure(months=[month])
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {_services().partition_name(month)}")
+    assert ReadingPartition.objects.filter(month=month).exists()
+
+    report = _services().readings_ingest(
+        device=keyed.network.logger,
+        batch_id="after-drop",
+        readings=[reading(keyed.network.north_flow, keyed.at(1), 2.0)],
+    )
+
+    assert report.accepted == 1
+    assert _services().partition_name(month) in _partitions()
