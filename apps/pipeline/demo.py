@@ -288,22 +288,21 @@ def _feed_sensor(sensor) -> FeedSensor:
     )
 
 
-def leak_zone_choose(requested: str | None = None) -> str:
-    """The DMA the feed's leak goes to: ``requested``, else the default one, else the
-    first DMA with no open incident (a leak left open by an earlier run would only
-    update that incident's alarms)."""
-    from apps.pipeline.models import Incident, Zone
+def leak_zone_choose(candidates: Iterable[str], requested: str | None = None) -> str | None:
+    """The zone the feed's leak goes to, among ``candidates`` (zones with fed sensors):
+    ``requested``; else the default DMA, the other demo DMAs, then any candidate, the
+    first without an open incident (a leak left open by an earlier run would only update
+    that incident's alarms); else the first of them. None without candidates."""
+    from apps.pipeline.models import Incident
 
     if requested:
         return requested
+    candidates = set(candidates)
+    order = [DEFAULT_LEAK_ZONE] + [dma.code for dma in DMAS] + sorted(candidates)
+    order = [code for code in dict.fromkeys(order) if code in candidates]
     closed = {Incident.Status.RESOLVED, Incident.Status.CLOSED}
     busy = set(Incident.objects.exclude(status__in=closed).values_list("zone__code", flat=True))
-    codes = [DEFAULT_LEAK_ZONE] + [dma.code for dma in DMAS if dma.code != DEFAULT_LEAK_ZONE]
-    existing = set(Zone.objects.filter(code__in=codes).values_list("code", flat=True))
-    for code in codes:
-        if code in existing and code not in busy:
-            return code
-    return DEFAULT_LEAK_ZONE
+    return next((code for code in order if code not in busy), order[0] if order else None)
 
 
 # --- The network -------------------------------------------------------------------------------

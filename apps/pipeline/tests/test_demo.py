@@ -244,3 +244,26 @@ def test_the_demo_leak_raises_alarms_opens_an_incident_for_the_nearest_team_and_
         assert step.level == 1
         dispatcher = User.objects.get(username="dispatcher")
         assert step.recipient_ids == [str(dispatcher.pk)]
+
+
+def test_the_feed_leaks_where_no_incident_is_open_yet():
+    from apps.pipeline.models import Incident, Zone
+
+    demo.pipeline_demo_seed(schema_name=TENANT_B, now=NOW)
+    codes = [dma.code for dma in demo.DMAS]
+
+    with in_tenant(TENANT_B):
+        assert demo.leak_zone_choose(codes) == "NRB-KIL"
+        assert demo.leak_zone_choose(codes, "NRB-EST") == "NRB-EST"
+        Incident.objects.create(
+            number="INC-DEMO-1",
+            title="Leak left open by an earlier run",
+            severity="high",
+            source="alarm",
+            zone=Zone.objects.get(code="NRB-KIL"),
+            latitude=-1.29,
+            longitude=36.78,
+        )
+        assert demo.leak_zone_choose(codes) == "NRB-CBD"
+        assert demo.leak_zone_choose(["ELSEWHERE"]) == "ELSEWHERE"
+        assert demo.leak_zone_choose([]) is None

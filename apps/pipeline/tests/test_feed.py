@@ -262,3 +262,10 @@ def test_feed_gives_up_on_a_server_that_never_answers(feed_network):
             wait=1.5,
             stdout=io.StringIO(),
         )
+
+
+def test_feed_refuses_a_leak_zone_without_sensors(feed_network):
+    with pytest.raises(CommandError, match="No sensors in zone 'NOPE'"):
+        call_command(
+            "pipeline_feed", schema=TENANT_B, leak_zone="NOPE", once=True, stdout=io.StringIO()
+        )

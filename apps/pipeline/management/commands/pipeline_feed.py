@@ -78,10 +78,17 @@ class Command(BaseCommand):
             except CommandError as error:
                 if not options["idle_on_error"] or options["once"]:
                     raise
-                self.stderr.write(f"feed: {error} The feed is idle.")
+                self._say(error=True, message=f"feed: {error} The feed is idle.")
                 signal.pause()
         except KeyboardInterrupt:
-            self.stdout.write("feed: stopped")
+            self._say("feed: stopped")
+
+    def _say(self, message: str = "", *, error: bool = False) -> None:
+        """One line, flushed at once: under `make run` the output is a pipe, and a line
+        about the leak is no use minutes later."""
+        out = self.stderr if error else self.stdout
+        out.write(message)
+        out.flush()
 
     # --- setup ---------------------------------------------------------------------------------
 
@@ -101,6 +108,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"No devices with sensors in {schema_name!r}: run seed_pipeline_demo first."
                 )
+            zones = {sensor.zone_code for rows in sensors.values() for sensor in rows}
+            zone = demo.leak_zone_choose(zones, leak_zone)
+            if zone not in zones:
+                raise CommandError(
+                    f"No sensors in zone {zone!r} to leak; one of: {', '.join(sorted(zones))}."
+                )
             admin = (
                 User.objects.filter(roles__slug="tenant_admin", is_active=True)
                 .order_by("date_joined")
@@ -108,7 +121,6 @@ class Command(BaseCommand):
             )
             actor = actor_for_user(user=admin)
             keys = {code: self._key_for(code, actor) for code in sensors}
-            zone = demo.leak_zone_choose(leak_zone)
         return tenant.time_zone, domain.domain, sensors, keys, zone
 
     @staticmethod
@@ -143,7 +155,7 @@ class Command(BaseCommand):
         if wait is None and options["once"]:
             wait = 60.0
         count = sum(len(rows) for rows in sensors.values())
-        self.stdout.write(
+        self._say(
             f"feed: {count} sensors on {len(sensors)} gateways -> {host} ({url}), "
             f"every {options['interval']:g} s"
             + (
@@ -162,7 +174,7 @@ class Command(BaseCommand):
             at = timezone.now().replace(microsecond=0)
             if leak and not self.leak_announced and at >= leak.starts_at:
                 self.leak_announced = True
-                self.stdout.write(
+                self._say(
                     f"feed: leak started in {leak.zone_code}: pressure "
                     f"-{(1 - demo.LEAK_PRESSURE_FACTOR) * 100:.0f} %, inflow "
                     f"+{(demo.LEAK_INFLOW_FACTOR - 1) * 100:.0f} %, consumption unchanged"
@@ -191,7 +203,7 @@ class Command(BaseCommand):
         due = time.monotonic() - self.last_summary >= SUMMARY_EVERY.total_seconds()
         if options["once"] or options["verbosity"] > 1 or due:
             self.last_summary = time.monotonic()
-            self.stdout.write(
+            self._say(
                 f"feed: {at:%H:%M:%S} UTC totals: "
                 + ", ".join(f"{value} {name}" for name, value in self.totals.items())
             )
@@ -208,7 +220,7 @@ class Command(BaseCommand):
                 now = time.monotonic()
                 if down_since is None:
                     down_since = now
-                    self.stdout.write(f"feed: waiting for the web server at {url} ({error})")
+                    self._say(f"feed: waiting for the web server at {url} ({error})")
                 if wait is not None and now - down_since >= wait:
                     raise CommandError(
                         f"The web server did not answer within {wait:g} s."
@@ -217,7 +229,7 @@ class Command(BaseCommand):
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
             if down_since is not None:
-                self.stdout.write("feed: the web server answers; posting")
+                self._say("feed: the web server answers; posting")
             break
         if status in {200, 201}:  # 200: a replay of a batch that did arrive before
             self.last_error.pop(device_code, None)
@@ -227,7 +239,7 @@ class Command(BaseCommand):
                 self.totals[name] += int(body.get(name, 0))
             if body.get("rejected"):
                 first = (body.get("rejections") or [{}])[0]
-                self.stdout.write(
+                self._say(
                     f"feed: {batch['batch_id']}: {body['rejected']} rejected "
                     f"(first: {first.get('code', '?')} {first.get('message', '')})"
                 )
@@ -242,9 +254,10 @@ class Command(BaseCommand):
         if self.last_error.get(device_code) == (status, error.get("code")):
             return
         self.last_error[device_code] = (status, error.get("code"))
-        self.stderr.write(
-            f"feed: {batch['batch_id']} answered {status} "
-            f"{error.get('code', '')} {error.get('message', '')}".rstrip()
+        self._say(
+            error=True,
+            message=f"feed: {batch['batch_id']} answered {status} "
+            f"{error.get('code', '')} {error.get('message', '')}".rstrip(),
         )
 
 
