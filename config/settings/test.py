@@ -5,5 +5,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 from config.settings.base import *  # noqa: E402, F403
 
 DEBUG = False
+# No collectstatic before tests: the live server serves static files from the apps' folders.
+WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -117,25 +117,6 @@ def _resolve_and_close(incident: Any) -> None:
     incident_close(actor=actor, incident=Incident.objects.get(pk=incident.pk))
 
 
-def _serve_static_from_disk(context: Any, server: Any, host: str) -> None:
-    """The live server runs with DEBUG off and no collectstatic, so WhiteNoise has no
-    static files to serve there; the page's own files are answered from the app's static
-    folders (what collectstatic would copy) when the server has none."""
-    from django.contrib.staticfiles import finders
-
-    def handle(route: Any) -> None:
-        name = route.request.url.split("/static/", 1)[1].split("?", 1)[0]
-        found = finders.find(name)
-        # Playwright's own fetch cannot resolve *.localhost (chromium does that itself).
-        if found is None or server.request("GET", f"/static/{name}", host=host).status != 404:
-            route.continue_()
-            return
-        content_type = "text/css" if name.endswith(".css") else "text/javascript"
-        route.fulfill(path=found, content_type=content_type)
-
-    context.route("**/static/**", handle)
-
-
 def _row(page: Any, incident: Any) -> Any:
     return page.locator(f"#incident-{incident.pk}")
 
@@ -144,7 +125,6 @@ def test_board_follows_incident_changes_without_reload(browser, asgi_server, boa
     base = f"http://beta.localhost:{asgi_server.port}"
     first, north, south = board_setup["first"], board_setup["north"], board_setup["south"]
     context = browser.new_context()
-    _serve_static_from_disk(context, asgi_server, f"beta.localhost:{asgi_server.port}")
     page = context.new_page()
     try:
         page.goto(f"{base}/pipeline/incidents/")
@@ -230,7 +210,6 @@ def _generate_reports_of(user: Any) -> None:
 def test_reports_page_follows_a_run_to_its_download_link(browser, asgi_server, reports_setup):
     base = f"http://beta.localhost:{asgi_server.port}"
     context = browser.new_context()
-    _serve_static_from_disk(context, asgi_server, f"beta.localhost:{asgi_server.port}")
     page = context.new_page()
     try:
         page.goto(f"{base}/pipeline/reports/")
