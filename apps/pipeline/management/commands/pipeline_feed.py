@@ -71,17 +71,24 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        signal.signal(signal.SIGTERM, _interrupt)
+        # Both stop the feed cleanly, also when started in the background of a shell,
+        # which would leave SIGINT ignored.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
+            self._run(options)
+        except CommandError as error:
+            if not options["idle_on_error"] or options["once"]:
+                raise
+            self._say(error=True, message=f"feed: {error} The feed is idle.")
             try:
-                self._run(options)
-            except CommandError as error:
-                if not options["idle_on_error"] or options["once"]:
-                    raise
-                self._say(error=True, message=f"feed: {error} The feed is idle.")
                 signal.pause()
+            except KeyboardInterrupt:
+                self._say("feed: stopped")
         except KeyboardInterrupt:
             self._say("feed: stopped")
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def _say(self, message: str = "", *, error: bool = False) -> None:
         """One line, flushed at once: under `make run` the output is a pipe, and a line
