@@ -433,8 +433,9 @@ def test_malformed_batch_is_refused_and_stores_nothing(keyed, case):
             "malformed_request",
         ),
         ("batch_id=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
+        ("[" * 100_000 + "]" * 100_000, "application/json", 400, "malformed_request"),
     ],
-    ids=["truncated", "nan", "form"],
+    ids=["truncated", "nan", "form", "nested-too-deep"],
 )
 def test_unparseable_body_is_refused_and_stores_nothing(keyed, raw, content_type, status, code):
     response = device_client(keyed.raw_key).generic("POST", URL, raw, content_type=content_type)
