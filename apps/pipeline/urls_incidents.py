@@ -17,6 +17,11 @@ urlpatterns = [
         name="pipeline-incident-timeline",
     ),
     path(
+        "incidents/<uuid:incident_id>/notes/",
+        apis.IncidentNoteCreateApi.as_view(),
+        name="pipeline-incident-note-create",
+    ),
+    path(
         "incidents/<uuid:incident_id>/acknowledge/",
         apis.IncidentAcknowledgeApi.as_view(),
         name="pipeline-incident-acknowledge",

@@ -101,6 +101,9 @@ ROUTES: dict[str, Spec] = {
     f"{_P}incidents/": Spec(**_INCIDENT),
     f"{_P}incidents/<uuid:incident_id>/": Spec(**_INCIDENT),
     f"{_P}incidents/<uuid:incident_id>/timeline/": Spec(**_INCIDENT),
+    f"{_P}incidents/<uuid:incident_id>/notes/": Spec(
+        write_body={"message": "taken over"}, **_INCIDENT
+    ),
     f"{_P}incidents/<uuid:incident_id>/acknowledge/": Spec(**_INCIDENT),
     f"{_P}incidents/<uuid:incident_id>/start/": Spec(**_INCIDENT),
     f"{_P}incidents/<uuid:incident_id>/resolve/": Spec(

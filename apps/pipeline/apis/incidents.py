@@ -214,6 +214,28 @@ class IncidentTimelineApi(TenantApi):
         return Response(IncidentEventOutputSerializer(events, many=True).data)
 
 
+class IncidentNoteInputSerializer(StrictSerializer):
+    message = serializers.CharField(max_length=300)
+
+
+class IncidentNoteCreateApi(TenantApi):
+    queryset = IncidentEvent.objects.none()
+
+    @extend_schema(
+        request=IncidentNoteInputSerializer,
+        responses={201: IncidentEventOutputSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def post(self, request: Request, incident_id: str) -> Response:
+        """A note on the timeline (a handler or the assigned team)."""
+        incident = selectors.incident_get(actor=self.actor, incident_id=incident_id)
+        payload = IncidentNoteInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        event = services.incident_note(
+            actor=self.actor, incident=incident, message=payload.validated_data["message"]
+        )
+        return Response(IncidentEventOutputSerializer(event).data, status=status.HTTP_201_CREATED)
+
+
 def _transition_view(name: str, doc: str, service, input_serializer=None) -> type[TenantApi]:
     responses = {200: IncidentOutputSerializer, 400: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
 

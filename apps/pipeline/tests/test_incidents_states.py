@@ -134,6 +134,9 @@ def test_full_lifecycle_and_timeline(api_client, pipeline_network, published):
     assert client.post(url + "start/", format="json").json()["status"] == "in_progress"
     resolved = client.post(url + "resolve/", {"resolution": "Clamp fitted"}, format="json")
     assert resolved.json()["status"] == "resolved"
+    note = client.post(url + "notes/", {"message": "Crew on site"}, format="json")
+    assert note.status_code == 201, note.content
+    assert client.post(url + "notes/", {"message": ""}, format="json").status_code == 400
     assert client.post(url + "close/", format="json").json()["status"] == "closed"
 
     incident = Incident.objects.get(pk=incident.pk)
@@ -144,6 +147,7 @@ def test_full_lifecycle_and_timeline(api_client, pipeline_network, published):
     timeline = client.get(url + "timeline/").json()
     kinds = [event["kind"] for event in timeline]
     assert kinds[0] == "opened"
+    assert "note" in kinds
     moves = [event["data"]["status"] for event in timeline if event["kind"] == "status_changed"]
     assert moves == ["acknowledged", "in_progress", "resolved", "closed"]
     assert all(event["actor"] for event in timeline if event["kind"] == "status_changed")
