@@ -566,3 +566,19 @@ def test_ingest_is_404_for_a_tenant_without_the_module(keyed):
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
     assert batch_count(TENANT_A) == 0
+
+
+def test_a_batch_of_the_largest_size_goes_through(keyed):
+    net = keyed.network
+    sensors = [net.north_flow, net.north_pressure, net.north1_pressure, net.south_flow]
+    readings = [
+        reading(sensor, keyed.now - timedelta(seconds=second), 1.5)
+        for second in range(2_500)
+        for sensor in sensors
+    ]
+
+    response = _post(keyed.raw_key, {"batch_id": "largest", "readings": readings})
+
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["accepted"] == 10_000
+    assert reading_count() == 10_000
