@@ -105,7 +105,9 @@ class IngestApi(TenantApi):
         in ``rejections``; the rest are stored (201). The same ``batch_id`` again with the
         same readings answers the stored report (200, ``replayed``) and stores nothing;
         with other readings it is a 409 ``pipeline.batch_conflict``. A sensor wired to a
-        device takes readings from that device only; one wired to none, from any device."""
+        device takes readings from that device only; one wired to none, from any device.
+        Bodies above TENANTRY_MAX_BODY_BYTES (1 MiB by default) are a 413: 10,000
+        readings fit with sensor codes of about 30 characters."""
         report = services.batch_ingest(device=request.auth, payload=request.data)
         return Response(
             report.as_dict(),
