@@ -253,6 +253,17 @@ _IN_WINDOW = (
     "x.recorded_at > %(now)s - make_interval(mins => r.window_minutes) AND x.recorded_at <= %(now)s"
 )
 
+# Readings are always read per sensor (a lateral probe of the partitions' primary key,
+# sensor_id + recorded_at) and only from the partitions the window touches.
+_WINDOW_READINGS = (
+    "SELECT x.recorded_at, x.value FROM pipeline_reading x"  # noqa: S608 - constants only
+    f" WHERE x.sensor_id = s.id AND {_IN_WINDOW}"
+)
+_NIGHT_READINGS = (
+    "SELECT x.recorded_at, x.value FROM pipeline_reading x WHERE x.sensor_id = s.id"
+    " AND x.recorded_at >= %(night_start)s AND x.recorded_at < %(night_end)s"
+)
+
 # The latest calibrated reading in the window beyond the limit.
 _THRESHOLD_SQL = f"""
 SELECT {_RULE_COLUMNS}, s.id, s.zone_id, s.code, last.v,
@@ -277,7 +288,7 @@ WITH points AS (
     SELECT r.id AS rule_id, x.recorded_at, {_CALIBRATED} AS v
     FROM pipeline_detectionrule r
     JOIN pipeline_sensor s ON s.id = r.sensor_id AND {_ACTIVE_SENSOR}
-    JOIN pipeline_reading x ON x.sensor_id = s.id AND {_IN_WINDOW}
+    CROSS JOIN LATERAL ({_WINDOW_READINGS}) x
     WHERE r.is_active AND r.kind = 'rate_of_change'
 ), steps AS (
     SELECT rule_id, recorded_at,
@@ -306,7 +317,7 @@ SELECT {_RULE_COLUMNS}, s.id, s.zone_id, s.code,
        jsonb_build_object('readings', count(*))
 FROM pipeline_detectionrule r
 JOIN pipeline_sensor s ON s.id = r.sensor_id AND {_ACTIVE_SENSOR}
-JOIN pipeline_reading x ON x.sensor_id = s.id AND {_IN_WINDOW}
+CROSS JOIN LATERAL ({_WINDOW_READINGS}) x
 WHERE r.is_active AND r.kind = 'flat_line'
 GROUP BY r.id, s.id
 HAVING count(*) >= %(flat_min)s AND max({_CALIBRATED}) - min({_CALIBRATED}) < r.threshold
@@ -365,7 +376,7 @@ WITH means AS (
     FROM pipeline_detectionrule r
     JOIN pipeline_sensor s ON s.zone_id = r.zone_id AND {_ACTIVE_SENSOR} AND s.kind = 'flow'
          AND s.balance_role IN ('inflow', 'outflow', 'consumption')
-    JOIN pipeline_reading x ON x.sensor_id = s.id AND {_IN_WINDOW}
+    CROSS JOIN LATERAL ({_WINDOW_READINGS}) x
     WHERE r.is_active AND r.kind = 'flow_imbalance'
     GROUP BY r.id, s.id, s.balance_role
 ), totals AS (
@@ -395,8 +406,7 @@ WITH hourly AS (
     FROM pipeline_detectionrule r
     JOIN pipeline_sensor s ON s.zone_id = r.zone_id AND {_ACTIVE_SENSOR} AND s.kind = 'flow'
          AND s.balance_role IN ('inflow', 'outflow')
-    JOIN pipeline_reading x ON x.sensor_id = s.id
-         AND x.recorded_at >= %(night_start)s AND x.recorded_at < %(night_end)s
+    CROSS JOIN LATERAL ({_NIGHT_READINGS}) x
     WHERE r.is_active AND r.kind = 'night_flow'
     GROUP BY r.id, hour, s.id, s.balance_role
 ), net AS (
@@ -758,7 +768,7 @@ def alarm_clear(*, actor: Actor, alarm: Alarm) -> Alarm:
 # or 25 on a daylight-saving change) is its volume. A gap in the readings is filled by
 # the sensor's mean, and ``coverage`` (readings that arrived / readings expected at the
 # sensors' intervals, at most 1) says how much the figures rest on.
-_BALANCE_SQL = """
+_BALANCE_SQL = f"""
 WITH sensors AS (
     SELECT s.id, s.zone_id, s.balance_role AS role, s.expected_interval_seconds,
            s.calibration_factor, s.calibration_offset
@@ -770,16 +780,17 @@ WITH sensors AS (
            count(x.recorded_at) AS arrived,
            avg(x.value * s.calibration_factor + s.calibration_offset) AS mean
     FROM sensors s
-    LEFT JOIN pipeline_reading x ON x.sensor_id = s.id
-         AND x.recorded_at >= %(start)s AND x.recorded_at < %(end)s
+    LEFT JOIN LATERAL (
+        SELECT x.recorded_at, x.value FROM pipeline_reading x
+        WHERE x.sensor_id = s.id AND x.recorded_at >= %(start)s AND x.recorded_at < %(end)s
+    ) x ON true
     GROUP BY s.id, s.zone_id, s.role, s.expected_interval_seconds
 ), hourly AS (
     SELECT s.zone_id, s.role,
            floor(extract(epoch FROM x.recorded_at - %(night_start)s) / 3600) AS hour,
            avg(x.value * s.calibration_factor + s.calibration_offset) AS mean
     FROM sensors s
-    JOIN pipeline_reading x ON x.sensor_id = s.id
-         AND x.recorded_at >= %(night_start)s AND x.recorded_at < %(night_end)s
+    CROSS JOIN LATERAL ({_NIGHT_READINGS}) x
     WHERE s.role IN ('inflow', 'outflow')
     GROUP BY s.zone_id, s.id, s.role, hour
 ), night AS (
@@ -799,7 +810,7 @@ SELECT p.zone_id,
 FROM per_sensor p
 LEFT JOIN night n ON n.zone_id = p.zone_id
 GROUP BY p.zone_id, n.min_flow
-"""
+"""  # noqa: S608 - constants only
 
 
 def day_bounds(*, day: date, tz: tzinfo) -> tuple[datetime, datetime]:

@@ -452,3 +452,25 @@ def test_query_count_does_not_grow_with_the_number_of_sensors():
 
     assert counts[0] == counts[1], counts
     assert Alarm.objects.count() == 0
+
+
+# --- the scheduled task -------------------------------------------------------------------
+
+
+def test_the_detect_task_runs_a_pass_in_the_tenant_it_is_given():
+    from django.utils import timezone
+
+    from apps.pipeline.services.ingestion import reading_partitions_ensure
+    from apps.pipeline.tasks import detection as tasks
+    from tests.personas import TENANT_B
+
+    now = timezone.now()
+    reading_partitions_ensure(months=[now, now - timedelta(days=1)])
+    _, sensor = zone_with_sensor()
+    rule_make(kind="threshold_high", sensor=sensor, threshold=80.0)
+    readings_add(sensor, [(now - MINUTE, 90.0)])
+
+    result = tasks.detect(schema_name=TENANT_B)
+
+    assert result["raised"] == 1
+    assert Alarm.objects.get(sensor=sensor).status == "active"
