@@ -2,7 +2,7 @@
 the simulated feed of readings (``manage.py pipeline_feed``).
 
 The network is Nairobi's: a network zone ``NRB`` with six district metered areas (DMAs),
-~300 assets (pipe segments, valves, pumps, meters, tanks), ~230 sensors wired to one
+~300 assets (pipe segments, valves, pumps, meters, tanks), ~200 sensors wired to one
 gateway device per DMA, twelve field teams based around the city, leak detection rules,
 escalation policies and the people who work incidents: ``dispatcher`` (manager role,
 granted the whole network zone), ``district_operator`` (staff, granted one DMA) and
@@ -26,7 +26,7 @@ import hashlib
 import io
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -802,7 +802,3 @@ def pipeline_demo_seed(*, schema_name: str, now: datetime | None = None) -> Pipe
             sensors=Sensor.all_objects.count(),
             readings=readings,
         )
-
-
-def dma_codes() -> Sequence[str]:
-    return [dma.code for dma in DMAS]
