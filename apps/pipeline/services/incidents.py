@@ -170,6 +170,11 @@ def _move(incident: Incident, target: str, *, actor: Actor | None, at: datetime)
     if target != Status.OPEN:
         # Escalation follows unacknowledged incidents only.
         incident.next_escalation_at = None
+    if target not in selectors.DISPATCHABLE:
+        # Work started or finished without the offered team: its offer is withdrawn.
+        DispatchOffer.objects.filter(incident=incident, status=OfferStatus.OFFERED).update(
+            status=OfferStatus.CANCELLED, responded_at=at, updated_at=at
+        )
     _stamp(incident, actor, created=False)
     incident.save()
     _event(
@@ -671,20 +676,29 @@ def offer_decline(*, actor: Actor, offer: DispatchOffer, reason: str = "") -> Di
 def dispatch_offers_expire(*, now: datetime | None = None) -> int:
     """Every offer past ``respond_by`` expires and its incident goes to the next nearest
     team, in a constant number of queries however many are due. Returns the count
-    expired. Realtime updates go out from the notify task."""
+    expired. Realtime updates go out from a task.
+
+    Locks are taken incident first, then offer, like every other dispatch path (no
+    deadlock with an accept); an incident a transition holds right now is left to the
+    next tick."""
     now = now or timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
+            WITH due AS (
+                SELECT i.id FROM {Incident._meta.db_table} i
+                 WHERE i.id IN (
+                       SELECT incident_id FROM {DispatchOffer._meta.db_table}
+                        WHERE status = %(offered)s AND respond_by <= %(now)s)
+                   FOR UPDATE OF i SKIP LOCKED
+            )
             UPDATE {DispatchOffer._meta.db_table} o
-               SET status = %s, responded_at = %s, updated_at = %s
-             WHERE o.id IN (
-                   SELECT id FROM {DispatchOffer._meta.db_table}
-                    WHERE status = %s AND respond_by <= %s
-                    FOR UPDATE SKIP LOCKED)
+               SET status = %(expired)s, responded_at = %(now)s, updated_at = %(now)s
+              FROM due
+             WHERE o.incident_id = due.id AND o.status = %(offered)s AND o.respond_by <= %(now)s
             RETURNING o.id, o.incident_id, o.team_id
-            """,  # noqa: S608 - the model's own table name
-            [OfferStatus.EXPIRED, now, now, OfferStatus.OFFERED, now],
+            """,  # noqa: S608 - the models' own table names
+            {"offered": OfferStatus.OFFERED, "expired": OfferStatus.EXPIRED, "now": now},
         )
         expired = cursor.fetchall()
     if not expired:
@@ -700,8 +714,6 @@ def dispatch_offers_expire(*, now: datetime | None = None) -> int:
         for offer_id, incident_id, team_id in expired
     )
     incident_ids = sorted({str(incident_id) for _, incident_id, _ in expired})
-    # Lock the incidents (an accept or a transition running now waits, or is waited for).
-    list(Incident.objects.select_for_update().filter(pk__in=incident_ids).values_list("pk"))
     _offer_next(incident_ids=incident_ids, actor=None, now=now)
     Incident.objects.filter(pk__in=incident_ids).update(updated_at=now)
     enqueue(_tasks().incidents_publish, incident_ids=incident_ids)

@@ -294,3 +294,16 @@ def test_nearest_api_lists_teams(api_client, teams):
     assert response.status_code == 200, response.content
     assert [row["code"] for row in response.json()] == ["MID", "FARTHEST"]
     assert response.json()[0]["distance_km"] == pytest.approx(10, rel=0.01)
+
+
+def test_starting_work_withdraws_the_live_offer(teams, pipeline_network):
+    from apps.pipeline.models import DispatchOffer
+    from apps.pipeline.services import incidents as services
+
+    admin = pipeline_actor("admin")
+    incident = incident_make(pipeline_network.north, dispatch=True)
+    services.incident_acknowledge(actor=admin, incident=incident)
+    services.incident_start(actor=admin, incident=incident)
+
+    assert DispatchOffer.objects.get(incident=incident).status == "cancelled"
+    assert services.dispatch_offers_expire(now=timezone.now() + minutes(60)) == 0

@@ -43,6 +43,7 @@ def committed(db, monkeypatch) -> Iterator[dict[str, Any]]:
     point)."""
     from auditlog.models import LogEntry
 
+    from apps.jobs.models import OutboxMessage
     from apps.pipeline.models import DispatchOffer, FieldTeam, Incident, Zone
     from apps.pipeline.services import incidents as services
 
@@ -77,6 +78,7 @@ def committed(db, monkeypatch) -> Iterator[dict[str, Any]]:
             FieldTeam.all_objects.filter(pk=team.pk).delete()
             Zone.objects.filter(pk=zone.pk).delete()
             LogEntry.objects.filter(timestamp__gte=started).delete()
+            OutboxMessage.objects.filter(created_at__gte=started).delete()
 
 
 def _race(*calls: Callable[[], Any]) -> list[Any]:
@@ -140,3 +142,32 @@ def test_accept_and_decline_of_one_offer_apply_once(committed):
     winner = next(result for result in results if isinstance(result, DispatchOffer))
     assert stored.status == winner.status
     assert incident.status == ("assigned" if winner.status == "accepted" else "open")
+
+
+def test_expiry_racing_an_accept_never_deadlocks(committed):
+    """Both take the incident's lock before the offer's: one wins, the other finds the
+    offer answered (or the incident busy, left to the next tick)."""
+    from django.db import DatabaseError
+
+    from apps.pipeline.models import DispatchOffer
+    from apps.pipeline.services import incidents as services
+
+    actor = pipeline_actor("admin")
+    offer = committed["offer"]
+    later = timezone.now() + timedelta(hours=2)
+
+    results = _race(
+        lambda: services.offer_accept(actor=actor, offer=offer),
+        lambda: services.dispatch_offers_expire(now=later),
+    )
+
+    assert not any(isinstance(result, DatabaseError) for result in results), results
+    with in_tenant(TENANT_B):
+        stored = DispatchOffer.objects.get(pk=offer.pk)
+    if isinstance(results[0], DispatchOffer):
+        assert results[1] == 0
+        assert stored.status == "accepted"
+    else:
+        assert isinstance(results[0], OfferNotOpenError), results
+        assert results[1] == 1
+        assert stored.status == "expired"
