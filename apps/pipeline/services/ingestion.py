@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import math
 import re
@@ -339,9 +338,9 @@ def readings_ingest(*, device: Device, batch_id: str, readings: Sequence[Any]) -
                 fields=sorted(set(reading) - READING_FIELDS),
             )
     content_hash = _content_hash(readings)
-    rows, rejections = _validate(device=device, readings=readings)
-    if rows:
-        _partitions_for({month_start(row[1]) for row in rows})
+    rows, rejections, months = _validate(device=device, readings=readings)
+    if months:
+        _partitions_for(months)
     try:
         return _store(
             device=device,
@@ -353,7 +352,7 @@ def readings_ingest(*, device: Device, batch_id: str, readings: Sequence[Any]) -
     except _PartitionMissing:
         # The cache named a month whose partition is gone: learn again and retry once.
         _forget_partitions()
-        _partitions_for({month_start(row[1]) for row in rows})
+        _partitions_for(months)
         return _store(
             device=device,
             batch_id=batch_id,
@@ -363,14 +362,40 @@ def readings_ingest(*, device: Device, batch_id: str, readings: Sequence[Any]) -
         )
 
 
-def _content_hash(readings: Sequence[Any]) -> str:
+class _Missing:
+    """Stands for an absent field in the content hash (``None`` is a value sent)."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def _content_hash(readings: Sequence[dict[str, Any]]) -> str:
     # Key order and spacing are not content: the same readings sent again with their keys
-    # in another order are the same batch.
-    canonical = json.dumps(readings, sort_keys=True, separators=(",", ":"))
+    # in another order are the same batch. repr() of the fields in a fixed order tells
+    # "12" from 12 from 12.0 from true, and costs about half of a sorted json.dumps.
+    canonical = repr(
+        [
+            (
+                reading.get("sensor", _MISSING),
+                reading.get("at", _MISSING),
+                reading.get("value", _MISSING),
+            )
+            for reading in readings
+        ]
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _parse_at(raw: Any) -> tuple[datetime | None, str | None]:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _parse_at(raw: Any, *, earliest: datetime, latest: datetime) -> tuple[Any, ...]:
+    """(datetime, instant in µs since the epoch, UTC month) of a valid ``at``, or
+    (None, reason)."""
     if not isinstance(raw, str) or len(raw) > MAX_TIMESTAMP_LENGTH:
         return None, "invalid_timestamp"
     try:
@@ -379,12 +404,17 @@ def _parse_at(raw: Any) -> tuple[datetime | None, str | None]:
         return None, "invalid_timestamp"
     if at.tzinfo is None:
         return None, "missing_offset"
-    return at, None
+    if at > latest:
+        return None, "future_timestamp"
+    if at < earliest:
+        return None, "too_old"
+    return at, (at - _EPOCH) // _MICROSECOND, month_start(at)
 
 
 def _validate(
     *, device: Device, readings: Sequence[dict[str, Any]]
-) -> tuple[list[tuple[Any, datetime, float]], list[dict[str, Any]]]:
+) -> tuple[list[tuple[Any, datetime, float]], list[dict[str, Any]], set[date]]:
+    """(rows to store, rejections, the UTC months of the rows), in one query."""
     codes = {
         code
         for code in (reading.get("sensor") for reading in readings)
@@ -402,8 +432,12 @@ def _validate(
     device_id = device.pk
     rows: list[tuple[Any, datetime, float]] = []
     rejections: list[dict[str, Any]] = []
-    # Keyed by the code: its hash is cached, a UUID's is computed in Python each time.
-    seen: set[tuple[str, datetime]] = set()
+    months: set[date] = set()
+    # A logger samples its sensors at the same instants: each distinct string is parsed
+    # and checked once.
+    parsed: dict[Any, tuple[Any, ...]] = {}
+    # (code, µs since the epoch): the same instant written with two offsets is one.
+    seen: set[tuple[str, int]] = set()
 
     def reject(index: int, code: Any, reason: str) -> None:
         rejections.append(
@@ -425,38 +459,42 @@ def _validate(
         if wired_to is not None and wired_to != device_id:
             reject(index, code, "sensor_not_on_device")
             continue
-        at, problem = _parse_at(reading.get("at"))
-        if problem is not None:
-            reject(index, code, problem)
-            continue
-        if at > latest:
-            reject(index, code, "future_timestamp")
-            continue
-        if at < earliest:
-            reject(index, code, "too_old")
+        raw_at = reading.get("at")
+        try:
+            when = parsed[raw_at]
+        except KeyError:
+            when = parsed[raw_at] = _parse_at(raw_at, earliest=earliest, latest=latest)
+        except TypeError:  # unhashable: a list or an object
+            when = (None, "invalid_timestamp")
+        at = when[0]
+        if at is None:
+            reject(index, code, when[1])
             continue
         value = reading.get("value")
-        if type(value) not in (int, float):  # bool is an int subclass: refused here
-            reject(index, code, "invalid_value")
-            continue
-        try:
-            value = float(value)
-        except OverflowError:
-            reject(index, code, "invalid_value")
-            continue
-        if not math.isfinite(value):
+        if type(value) is float:
+            if not math.isfinite(value):
+                reject(index, code, "invalid_value")
+                continue
+        elif type(value) is int:  # bool is an int subclass: refused below
+            try:
+                value = float(value)
+            except OverflowError:
+                reject(index, code, "invalid_value")
+                continue
+        else:
             reject(index, code, "invalid_value")
             continue
         if not valid_min <= value <= valid_max:
             reject(index, code, "out_of_range")
             continue
-        key = (code, at)
+        key = (code, when[1])
         if key in seen:
             reject(index, code, "duplicate_in_batch")
             continue
         seen.add(key)
+        months.add(when[2])
         rows.append((sensor_id, at, value))
-    return rows, rejections
+    return rows, rejections, months
 
 
 class _PartitionMissing(Exception):
