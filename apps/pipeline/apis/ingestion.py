@@ -51,7 +51,7 @@ class IngestInputSerializer(StrictSerializer):
         max_length=100,
         help_text="The device's idempotency key: a repeat is a replay, not a second copy.",
     )
-    readings = IngestReadingSerializer(many=True, max_length=services.MAX_READINGS)
+    readings = IngestReadingSerializer(many=True, min_length=1, max_length=services.MAX_READINGS)
 
 
 class IngestRejectionSerializer(serializers.Serializer):
@@ -80,16 +80,6 @@ class IngestApi(TenantApi):
     parser_classes = [IngestJSONParser]
     filter_backends: list = []
 
-    @extend_schema(
-        request=IngestInputSerializer,
-        responses={
-            200: OpenApiResponse(IngestReportSerializer, description="A replayed batch."),
-            201: IngestReportSerializer,
-            400: ERROR,
-            401: ERROR,
-            409: ERROR,
-        },
-    )
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         # A refused key is answered by the ApplicationError branch of the exception
@@ -100,6 +90,17 @@ class IngestApi(TenantApi):
             )
         return response
 
+    @extend_schema(
+        request=IngestInputSerializer,
+        responses={
+            200: OpenApiResponse(IngestReportSerializer, description="A replayed batch."),
+            201: IngestReportSerializer,
+            400: ERROR,
+            401: ERROR,
+            409: ERROR,
+            413: ERROR,
+        },
+    )
     def post(self, request: Request) -> Response:
         """Post a batch of at most 10,000 readings. Bad readings are rejected one by one
         in ``rejections``; the rest are stored (201). The same ``batch_id`` again with the
