@@ -31,16 +31,51 @@ NAME_MAX = 120
 MEASURE_LIMIT = 1e12
 
 
+# DRF's number and boolean fields also take "1.5", "12", "yes", 0 and 1, which the
+# OpenAPI document (type number / integer / boolean) does not allow: these take JSON
+# values of the documented type only.
+
+
+class StrictFloatField(serializers.FloatField):
+    def to_internal_value(self, data: object) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data: object) -> int:
+        # 60.0 is an integer to JSON Schema; "60" and true are not.
+        whole = isinstance(data, int) or (isinstance(data, float) and data.is_integer())
+        if isinstance(data, bool) or not whole:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDecimalField(serializers.DecimalField):
+    def to_internal_value(self, data: object) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(str(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def _latitude(**kwargs: Any) -> serializers.FloatField:
-    return serializers.FloatField(min_value=-90, max_value=90, **kwargs)
+    return StrictFloatField(min_value=-90, max_value=90, **kwargs)
 
 
 def _longitude(**kwargs: Any) -> serializers.FloatField:
-    return serializers.FloatField(min_value=-180, max_value=180, **kwargs)
+    return StrictFloatField(min_value=-180, max_value=180, **kwargs)
 
 
 def _measure(**kwargs: Any) -> serializers.FloatField:
-    return serializers.FloatField(min_value=-MEASURE_LIMIT, max_value=MEASURE_LIMIT, **kwargs)
+    return StrictFloatField(min_value=-MEASURE_LIMIT, max_value=MEASURE_LIMIT, **kwargs)
 
 
 def _code(max_length: int, **kwargs: Any) -> serializers.RegexField:
@@ -167,7 +202,7 @@ class ZoneInputSerializer(StrictSerializer):
         allow_null=True,
         help_text="The zone above; null for a top-level network (needs access to every zone).",
     )
-    loss_alarm_pct = serializers.DecimalField(
+    loss_alarm_pct = StrictDecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=0,
@@ -490,11 +525,11 @@ class SensorInputSerializer(StrictSerializer):
     calibration_offset = _measure(required=False)
     calibrated_on = serializers.DateField(required=False, allow_null=True)
     reference_value = _measure(required=False, allow_null=True)
-    expected_interval_seconds = serializers.IntegerField(
+    expected_interval_seconds = StrictIntegerField(
         min_value=1, max_value=7 * 24 * 3600, required=False
     )
     balance_role = serializers.ChoiceField(choices=Sensor.BalanceRole.choices, required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class SensorFilter(filters.FilterSet):
@@ -615,7 +650,7 @@ class TeamInputSerializer(StrictSerializer):
     )
     base_latitude = _latitude()
     base_longitude = _longitude()
-    is_available = serializers.BooleanField(required=False)
+    is_available = StrictBooleanField(required=False)
 
 
 class TeamFilter(filters.FilterSet):

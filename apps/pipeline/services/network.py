@@ -100,6 +100,20 @@ def _position_check(
         errors[f"{prefix}longitude"] = ["A number from -180 to 180."]
 
 
+def _locked(model: type, pk: Any, *, key_change: bool = False) -> Any:
+    """The live row ``pk`` of ``model``, locked until the transaction ends (FOR UPDATE
+    when ``key_change``, e.g. before a delete, else FOR NO KEY UPDATE); None when it went
+    away, or was soft-deleted, while this transaction waited for the lock."""
+    return model.objects.select_for_update(no_key=not key_change).filter(pk=pk).first()
+
+
+def _locked_or_404(model: type, pk: Any, *, key_change: bool = False) -> Any:
+    row = _locked(model, pk, key_change=key_change)
+    if row is None:
+        raise NotFoundError()
+    return row
+
+
 def _require_visible(actor: Actor, zone_id: Any) -> None:
     """Objects of zones the actor cannot see do not exist for them."""
     if not selectors.zone_visible_to(actor=actor, zone_id=zone_id):
@@ -129,7 +143,10 @@ def _zone_parent_resolve(
     if parent is None:
         errors["parent"] = ["Unknown zone."]
         return None
-    return Zone.objects.select_for_update(no_key=True).get(pk=parent.pk)
+    parent = _locked(Zone, parent.pk)
+    if parent is None:
+        errors["parent"] = ["Unknown zone."]
+    return parent
 
 
 def _zone_check(zone: Zone, errors: dict[str, list[str]]) -> None:
@@ -149,15 +166,18 @@ def zone_create(
     actor: Actor,
     code: str,
     name: str,
-    kind: str = Zone.Kind.DISTRICT,
+    kind: str | None = None,
     parent_id: Any = None,
     loss_alarm_pct: Any = None,
 ) -> Zone:
-    """A zone under ``parent_id`` (visible to the actor), or a top-level network zone
-    (needs access_all_zones). Raises ValidationError (400), CodeTakenError (409)."""
+    """A zone under ``parent_id`` (visible to the actor), or a top-level zone (needs
+    access_all_zones). ``kind`` defaults to network for a top-level zone and district
+    under a parent. Raises ValidationError (400), CodeTakenError (409)."""
     require_perm(actor, "pipeline.add_zone")
     errors: dict[str, list[str]] = {}
     parent = _zone_parent_resolve(actor=actor, parent_id=parent_id, errors=errors)
+    if kind is None:
+        kind = Zone.Kind.NETWORK if parent_id is None else Zone.Kind.DISTRICT
     zone = Zone(code=code, name=name, kind=kind, parent=parent)
     if loss_alarm_pct is not None:
         zone.loss_alarm_pct = loss_alarm_pct
@@ -178,7 +198,7 @@ def zone_update(*, actor: Actor, zone: Zone, data: Mapping[str, Any]) -> Zone:
     errors: dict[str, list[str]] = {}
     if "parent" in data:
         _lock_zone_tree()
-    zone = Zone.objects.select_for_update(no_key=True).get(pk=zone.pk)
+    zone = _locked_or_404(Zone, zone.pk)
     _apply(zone, data, ZONE_FIELDS)
     if "parent" in data:
         parent = _zone_parent_resolve(actor=actor, parent_id=data["parent"], errors=errors)
@@ -203,7 +223,7 @@ def zone_delete(*, actor: Actor, zone: Zone) -> None:
     require_perm(actor, "pipeline.delete_zone")
     _require_visible(actor, zone.pk)
     _lock_zone_tree()
-    zone = Zone.objects.select_for_update().get(pk=zone.pk)
+    zone = _locked_or_404(Zone, zone.pk, key_change=True)
     if zone.children.exists() or Asset.all_objects.filter(zone=zone).exists():
         raise InUseError(zone_id=zone.pk)
     try:
@@ -240,7 +260,10 @@ def _zone_for_write(
     if zone is None:
         errors[field] = ["Unknown zone."]
         return None
-    return Zone.objects.select_for_update(no_key=True).get(pk=zone.pk)
+    zone = _locked(Zone, zone.pk)
+    if zone is None:
+        errors[field] = ["Unknown zone."]
+    return zone
 
 
 @transaction.atomic
@@ -288,7 +311,7 @@ def asset_update(*, actor: Actor, asset: Asset, data: Mapping[str, Any]) -> Asse
     require_perm(actor, "pipeline.change_asset")
     _require_visible(actor, asset.zone_id)
     # Locked: a sensor created meanwhile on this asset takes its zone after the move.
-    asset = Asset.objects.select_for_update(no_key=True).get(pk=asset.pk)
+    asset = _locked_or_404(Asset, asset.pk)
     errors: dict[str, list[str]] = {}
     _apply(asset, data, ASSET_FIELDS)
     if "attributes" in data:
@@ -315,7 +338,7 @@ def asset_delete(*, actor: Actor, asset: Asset) -> None:
     asset: delete or move them first."""
     require_perm(actor, "pipeline.delete_asset")
     _require_visible(actor, asset.zone_id)
-    asset = Asset.objects.select_for_update().get(pk=asset.pk)
+    asset = _locked_or_404(Asset, asset.pk, key_change=True)
     sensors = Sensor.objects.filter(asset=asset).count()
     devices = Device.objects.filter(asset=asset).count()
     if sensors or devices:
@@ -336,7 +359,12 @@ def _asset_for_write(
     if asset is None:
         errors[field] = ["Unknown asset."]
         return None
-    return Asset.objects.select_for_update(no_key=True).select_related("zone").get(pk=asset.pk)
+    # No select_related here: PostgreSQL rechecks a locked join against the row's new
+    # version, and an asset that moved zone meanwhile would drop out of it.
+    asset = _locked(Asset, asset.pk)
+    if asset is None:
+        errors[field] = ["Unknown asset."]
+    return asset
 
 
 def _device_asset_resolve(
@@ -380,7 +408,7 @@ def device_create(*, actor: Actor, code: str, name: str, asset_id: Any = None) -
 def device_update(*, actor: Actor, device: Device, data: Mapping[str, Any]) -> Device:
     require_perm(actor, "pipeline.change_device")
     _device_require_visible(actor, device)
-    device = Device.objects.select_for_update(no_key=True).get(pk=device.pk)
+    device = _locked_or_404(Device, device.pk)
     errors: dict[str, list[str]] = {}
     _apply(device, data, ("code", "name"))
     if "asset" in data:
@@ -401,7 +429,7 @@ def device_delete(*, actor: Actor, device: Device) -> None:
     them first, so no sensor silently stops reporting."""
     require_perm(actor, "pipeline.delete_device")
     _device_require_visible(actor, device)
-    device = Device.objects.select_for_update().get(pk=device.pk)
+    device = _locked_or_404(Device, device.pk, key_change=True)
     sensors = Sensor.objects.filter(device=device).count()
     if sensors:
         raise InUseError(device_id=device.pk, sensors=sensors)
@@ -510,7 +538,7 @@ def sensor_update(*, actor: Actor, sensor: Sensor, data: Mapping[str, Any]) -> S
     ids); a new asset brings its zone."""
     require_perm(actor, "pipeline.change_sensor")
     _require_visible(actor, sensor.zone_id)
-    sensor = Sensor.objects.select_for_update(no_key=True).get(pk=sensor.pk)
+    sensor = _locked_or_404(Sensor, sensor.pk)
     errors: dict[str, list[str]] = {}
     _apply(sensor, data, SENSOR_FIELDS)
     if "asset" in data:
@@ -536,7 +564,7 @@ def sensor_delete(*, actor: Actor, sensor: Sensor) -> None:
     longer accepts readings (is_active false) and is no longer listed."""
     require_perm(actor, "pipeline.delete_sensor")
     _require_visible(actor, sensor.zone_id)
-    sensor = Sensor.objects.select_for_update().get(pk=sensor.pk)
+    sensor = _locked_or_404(Sensor, sensor.pk, key_change=True)
     sensor.deleted_at = timezone.now()
     sensor.is_active = False
     _audit_fields(sensor, actor, created=False)
@@ -631,7 +659,7 @@ def team_create(
 def team_update(*, actor: Actor, team: FieldTeam, data: Mapping[str, Any]) -> FieldTeam:
     """Partial update with the fields of team_create; ``skills`` replaces the list."""
     require_perm(actor, "pipeline.change_fieldteam")
-    team = FieldTeam.objects.select_for_update(no_key=True).get(pk=team.pk)
+    team = _locked_or_404(FieldTeam, team.pk)
     errors: dict[str, list[str]] = {}
     _apply(team, data, TEAM_FIELDS)
     _team_skills_apply(team, data, errors)
@@ -656,7 +684,7 @@ def team_delete(*, actor: Actor, team: FieldTeam) -> None:
     """Soft delete. Refused (InUseError, 409) while an unresolved incident is assigned
     to the team or an offer to it is live; its members stay listed on the row."""
     require_perm(actor, "pipeline.delete_fieldteam")
-    team = FieldTeam.objects.select_for_update().get(pk=team.pk)
+    team = _locked_or_404(FieldTeam, team.pk, key_change=True)
     incidents = Incident.objects.filter(
         assigned_team=team, status__in=OPEN_INCIDENT_STATUSES
     ).count()
@@ -687,7 +715,7 @@ def team_member_add(
         errors["role"] = [f"One of {', '.join(TeamMember.Role.values)}."]
     if errors:
         raise ValidationError(errors)
-    team = FieldTeam.objects.select_for_update(no_key=True).get(pk=team.pk)
+    team = _locked_or_404(FieldTeam, team.pk)
     membership = TeamMember.objects.filter(team=team, user=user).first()
     if membership is None:
         membership = TeamMember(team=team, user=user, role=role)
@@ -728,7 +756,7 @@ def team_position_report(
     _position_check(latitude, longitude, errors)
     if errors:
         raise ValidationError(errors)
-    team = FieldTeam.objects.select_for_update(no_key=True).get(pk=team.pk)
+    team = _locked_or_404(FieldTeam, team.pk)
     team.last_latitude = latitude
     team.last_longitude = longitude
     team.last_seen_at = timezone.now()
