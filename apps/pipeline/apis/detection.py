@@ -4,6 +4,7 @@ a row of a zone the caller may not see answers 404."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 from django import forms
@@ -42,7 +43,13 @@ class StrictFloatField(serializers.FloatField):
     def to_internal_value(self, data: object) -> float:
         if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
-        return super().to_internal_value(data)
+        try:
+            value = float(data)
+        except OverflowError:  # an integer beyond any float
+            self.fail("invalid")
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return super().to_internal_value(value)
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -120,6 +120,8 @@ BAD_CASES = (
     "sensor-not-uuid",
     "unknown-field",
     "empty-name",
+    "threshold-beyond-float",
+    "window-beyond-int",
 )
 
 
@@ -148,6 +150,8 @@ def _bad_payloads(network: Any) -> list[tuple[str, dict, str]]:
         ("sensor-not-uuid", {**base, "sensor": "north"}, "sensor"),
         ("unknown-field", {**base, "colour": "red"}, "colour"),
         ("empty-name", {**base, "name": ""}, "name"),
+        ("threshold-beyond-float", {**base, "threshold": 10**400}, "threshold"),
+        ("window-beyond-int", {**base, "window_minutes": 10**40}, "window_minutes"),
     ]
 
 
