@@ -249,8 +249,11 @@ def alarm_key(*, kind: str, sensor_id: Any, zone_id: Any) -> str:
 _RULE_COLUMNS = "r.id, r.kind, r.severity, r.opens_incident, r.threshold, r.window_minutes"
 _ACTIVE_SENSOR = "s.deleted_at IS NULL AND s.is_active"
 _CALIBRATED = "(x.value * s.calibration_factor + s.calibration_offset)"
+# ``earliest`` (now minus the longest look-back any rule can have) is a constant bound,
+# so the planner prunes the partitions no window reaches.
 _IN_WINDOW = (
-    "x.recorded_at > %(now)s - make_interval(mins => r.window_minutes) AND x.recorded_at <= %(now)s"
+    "x.recorded_at > %(now)s - make_interval(mins => r.window_minutes)"
+    " AND x.recorded_at > %(earliest)s AND x.recorded_at <= %(now)s"
 )
 
 # Readings are always read per sensor (a lateral probe of the partitions' primary key,
@@ -360,7 +363,7 @@ CROSS JOIN LATERAL (
     FROM pipeline_reading x
     WHERE x.sensor_id = s.id
       AND x.recorded_at > %(now)s - make_interval(mins => r.window_minutes * %(baseline_windows)s)
-      AND x.recorded_at <= %(now)s
+      AND x.recorded_at > %(earliest)s AND x.recorded_at <= %(now)s
 ) m
 WHERE r.is_active AND r.kind = 'pressure_drop'
   AND m.baseline > 0 AND m.recent IS NOT NULL
@@ -526,6 +529,7 @@ def _message(hit: _Hit) -> str:
 def _hits(*, now: datetime, night: tuple[datetime, datetime]) -> list[_Hit]:
     params = {
         "now": now,
+        "earliest": now - timedelta(minutes=WINDOW_MAX * (PRESSURE_BASELINE_WINDOWS + 1)),
         "flat_min": FLAT_LINE_MIN_READINGS,
         "baseline_windows": PRESSURE_BASELINE_WINDOWS + 1,
         "night_start": night[0],
