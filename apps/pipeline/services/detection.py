@@ -832,7 +832,8 @@ def water_balance_compute(*, day: date) -> list[ZoneWaterBalance]:
 
     A zone whose loss_pct exceeds its ``loss_alarm_pct`` (with coverage of at least
     WATER_LOSS_MIN_COVERAGE) raises or refreshes its ``water_loss`` alarm; the others'
-    active water-loss alarms are cleared.
+    active water-loss alarms are cleared. A zone's alarm follows its latest balanced day:
+    recomputing an older day (late readings, a backfill) leaves the alarm alone.
     """
     tz = tenant_time_zone()
     start, end = day_bounds(day=day, tz=tz)
@@ -895,6 +896,12 @@ def water_balance_compute(*, day: date) -> list[ZoneWaterBalance]:
 
 
 def _water_loss_alarms(balances: list[ZoneWaterBalance], *, day: date, now: datetime) -> None:
+    newer = set(
+        ZoneWaterBalance.objects.filter(
+            zone_id__in=[balance.zone_id for balance in balances], day__gt=day
+        ).values_list("zone_id", flat=True)
+    )
+    balances = [balance for balance in balances if balance.zone_id not in newer]
     rows = []
     for balance in balances:
         limit = float(balance.zone.loss_alarm_pct)

@@ -201,6 +201,31 @@ def test_loss_above_the_zone_limit_raises_a_water_loss_alarm_and_clears_below_it
     assert Alarm.objects.filter(zone=zone, kind="water_loss", status="active").count() == 0
 
 
+def test_recomputing_an_older_day_leaves_the_alarm_of_the_latest_day_alone():
+    zone, _ = _zone_day(
+        inflow=100.0,
+        outflow=10.0,
+        consumption=70.0,
+        start=_utc_midnight(DAY),
+        loss_alarm_pct=15,
+    )
+    services.water_balance_compute(day=DAY)
+    # The day before had no readings and a balance of its own already.
+    earlier = DAY - timedelta(days=1)
+    ZoneWaterBalance.objects.create(zone=zone, day=earlier, inflow_m3=50.0, loss_pct=0.0)
+    _hourly(
+        balance_sensors(zone, expected_interval_seconds=3600)["inflow"],
+        1.0,
+        start=_utc_midnight(earlier),
+    )
+
+    services.water_balance_compute(day=earlier)
+
+    alarm = Alarm.objects.get(zone=zone, kind="water_loss")
+    assert (alarm.status, alarm.detection_count) == ("active", 1)
+    assert alarm.details["day"] == DAY.isoformat()
+
+
 def test_loss_within_the_limit_raises_nothing():
     zone, _ = _zone_day(
         inflow=100.0, outflow=10.0, consumption=70.0, start=_utc_midnight(DAY), loss_alarm_pct=25
