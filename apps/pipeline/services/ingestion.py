@@ -421,7 +421,7 @@ def _validate(
         if isinstance(code, str) and len(code) <= MAX_SENSOR_CODE_LENGTH
     }
     sensors = {
-        code: (sensor_id, device_id, valid_min, valid_max)
+        code: (sensor_id, device_id, valid_min, valid_max, str(sensor_id))
         for code, sensor_id, device_id, valid_min, valid_max in Sensor.objects.filter(
             code__in=codes, is_active=True
         ).values_list("code", "id", "device_id", "valid_min", "valid_max")
@@ -430,7 +430,7 @@ def _validate(
     latest = now + FUTURE_TOLERANCE
     earliest = now - MAX_AGE
     device_id = device.pk
-    rows: list[tuple[Any, datetime, float]] = []
+    keyed_rows: list[tuple[str, int, Any, datetime, float]] = []
     rejections: list[dict[str, Any]] = []
     months: set[date] = set()
     # A logger samples its sensors at the same instants: each distinct string is parsed
@@ -455,7 +455,7 @@ def _validate(
         if sensor is None:
             reject(index, code, "unknown_sensor")
             continue
-        sensor_id, wired_to, valid_min, valid_max = sensor
+        sensor_id, wired_to, valid_min, valid_max, sensor_text = sensor
         if wired_to is not None and wired_to != device_id:
             reject(index, code, "sensor_not_on_device")
             continue
@@ -493,7 +493,13 @@ def _validate(
             continue
         seen.add(key)
         months.add(when[2])
-        rows.append((sensor_id, at, value))
+        keyed_rows.append((sensor_text, when[1], sensor_id, at, value))
+    # One global order (sensor id as PostgreSQL sorts uuids, then time) for every batch:
+    # two batches sharing readings wait on each other's rows in the same order, instead
+    # of each holding one the other needs (a deadlock). Keys are unique: the uuid objects
+    # are never compared.
+    keyed_rows.sort()
+    rows = [(sensor_id, at, value) for _, _, sensor_id, at, value in keyed_rows]
     return rows, rejections, months
 
 
@@ -571,6 +577,6 @@ def _copy_rows(rows: list[tuple[Any, datetime, float]], batch_pk: Any) -> int:
         cursor.execute(
             "INSERT INTO pipeline_reading (sensor_id, recorded_at, value, batch_id) "
             "SELECT sensor_id, recorded_at, value, batch_id FROM pipeline_reading_staging "
-            "ON CONFLICT DO NOTHING"
+            "ORDER BY sensor_id, recorded_at ON CONFLICT DO NOTHING"
         )
         return cursor.rowcount

@@ -113,7 +113,7 @@ def _stored(sensor) -> tuple[int, int]:
 def _readings(sensor, count: int, value: float = 1.0) -> list[dict[str, Any]]:
     now = timezone.now().replace(microsecond=0)
     return [
-        reading(sensor, now - timedelta(seconds=30 * index), value + index)
+        reading(sensor, now - timedelta(seconds=30 * index), value + index % 500)
         for index in range(count)
     ]
 
@@ -154,3 +154,36 @@ def test_the_same_batch_id_with_other_readings_at_once_conflicts(committed):
     assert len(stored) == 1
     assert stored[0].replayed is False
     assert _stored(sensor) == (200, 1)
+
+
+def test_two_batches_sharing_readings_in_opposite_orders_both_go_through(committed):
+    """Each batch waits on the other's uncommitted rows; written in one global order (by
+    sensor, then time) they cannot deadlock, and the loser counts the shared ones as
+    duplicates."""
+    from apps.pipeline.services.ingestion import readings_ingest
+    from apps.pipeline.tests import factories as f
+
+    device, sensor = committed["device"], committed["sensor"]
+    with in_tenant(TENANT_B):
+        other = f.sensor_make(asset=sensor.asset, device=device)
+    shared = _readings(sensor, 4_000) + _readings(other, 4_000)
+    first = shared
+    second = list(reversed(shared))
+
+    try:
+        results = _race(
+            lambda: readings_ingest(device=device, batch_id="one", readings=first),
+            lambda: readings_ingest(device=device, batch_id="two", readings=second),
+        )
+    finally:
+        with in_tenant(TENANT_B), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM pipeline_reading WHERE sensor_id = %s", [other.pk])
+            readings_of_other = cursor.rowcount
+            from apps.pipeline.models import Sensor
+
+            Sensor.all_objects.filter(pk=other.pk).delete()
+
+    assert not any(isinstance(result, Exception) for result in results), results
+    assert sorted((r.accepted, r.duplicates) for r in results) == [(0, 8_000), (8_000, 0)]
+    assert readings_of_other == 4_000
+    assert _stored(sensor)[0] == 4_000
