@@ -12,6 +12,7 @@ from statistics import mean
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from apps.pipeline import demo
@@ -175,8 +176,9 @@ def db(django_db_setup, django_db_blocker) -> Iterator[None]:
 @pytest.fixture
 def feed_network(db) -> Iterator[dict]:
     """A committed DMA with a gateway and three of its sensors in tenant B. Afterwards
-    the rows the test and the live server committed go, audit entries too; a reading
-    partition the server made stays (the server remembers it made it)."""
+    everything the test and the live server committed goes: rows, audit entries, and
+    the reading partitions the server made (other tests count on making them; a server
+    that remembers one it made creates it again when it is gone)."""
     from auditlog.models import LogEntry
 
     from apps.core.tenancy import in_tenant
@@ -186,12 +188,15 @@ def feed_network(db) -> Iterator[dict]:
         DeviceKey,
         IngestBatch,
         Reading,
+        ReadingPartition,
         Sensor,
         Zone,
     )
+    from apps.pipeline.services.ingestion import partition_name
 
     with in_tenant(TENANT_B):
         started = timezone.now()
+        months_before = set(ReadingPartition.objects.values_list("month", flat=True))
         zone = Zone.objects.create(code="FEED-DMA", name="Feed DMA", kind="district")
         asset = Asset.objects.create(
             code="FEED-M-IN", name="Feed inlet", kind="meter", zone=zone, latitude=-1.29,
@@ -229,6 +234,11 @@ def feed_network(db) -> Iterator[dict]:
             Asset.all_objects.filter(pk=asset.pk).delete()
             zone.delete()
             LogEntry.objects.filter(timestamp__gte=started).delete()
+            made = ReadingPartition.objects.exclude(month__in=months_before)
+            with connection.cursor() as cursor:
+                for month in made.values_list("month", flat=True):
+                    cursor.execute(f"DROP TABLE IF EXISTS {partition_name(month)}")
+            made.delete()
 
 
 def test_feed_once_posts_batches_the_live_server_accepts(asgi_server, feed_network):  # noqa: F811
