@@ -50,6 +50,26 @@ class FiniteFloatField(serializers.FloatField):
         return value
 
 
+class JsonFloatField(FiniteFloatField):
+    """A request body's number: a JSON number only ("52.1" and true are refused, as the
+    OpenAPI document's type number says)."""
+
+    def to_internal_value(self, data: object) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class JsonIntegerField(serializers.IntegerField):
+    """A request body's integer: a JSON number with no fraction only."""
+
+    def to_internal_value(self, data: object) -> int:
+        whole = isinstance(data, int) or (isinstance(data, float) and data.is_integer())
+        if isinstance(data, bool) or not whole:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class _NonEmptyUUIDField(forms.UUIDField):
     def clean(self, value: object) -> object:
         if value == "":
@@ -117,10 +137,10 @@ class IncidentReportInputSerializer(StrictSerializer):
     asset = serializers.UUIDField(
         required=False, allow_null=True, help_text="Places the incident at the asset."
     )
-    latitude = FiniteFloatField(
+    latitude = JsonFloatField(
         min_value=-90, max_value=90, required=False, allow_null=True, help_text="Without asset."
     )
-    longitude = FiniteFloatField(
+    longitude = JsonFloatField(
         min_value=-180, max_value=180, required=False, allow_null=True, help_text="Without asset."
     )
     required_skill = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -308,7 +328,7 @@ class DispatchOfferOutputSerializer(serializers.ModelSerializer):
 
 
 class IncidentDispatchInputSerializer(StrictSerializer):
-    respond_within_minutes = serializers.IntegerField(
+    respond_within_minutes = JsonIntegerField(
         min_value=1, max_value=1440, required=False, help_text="Defaults to 10."
     )
 
@@ -424,8 +444,8 @@ class DispatchOfferDeclineApi(TenantApi):
 
 
 class EscalationLevelSerializer(StrictSerializer):
-    level = serializers.IntegerField(min_value=1, max_value=100)
-    delay_minutes = serializers.IntegerField(
+    level = JsonIntegerField(min_value=1, max_value=100)
+    delay_minutes = JsonIntegerField(
         min_value=0,
         max_value=525_600,
         help_text="After the previous level (after opening, for level 1).",

@@ -279,8 +279,18 @@ def test_policy_api_creates_and_reads_nested_levels(api_client, people):
             "levels.0.user_ids",
         ),
         ([{"level": 1, "delay_minutes": 5}], "levels.0.user_ids"),
+        ([{"level": 1, "delay_minutes": "5", "role_slugs": ["manager"]}], "levels.0.delay_minutes"),
     ],
-    ids=["negative-delay", "gap", "not-from-1", "empty", "unknown-role", "unknown-user", "nobody"],
+    ids=[
+        "negative-delay",
+        "gap",
+        "not-from-1",
+        "empty",
+        "unknown-role",
+        "unknown-user",
+        "nobody",
+        "string-delay",
+    ],
 )
 def test_bad_levels_are_400_and_store_nothing(api_client, in_tenant_b, levels, field):
     before = _policy_rows()

@@ -87,8 +87,9 @@ def test_report_at_an_asset_takes_its_place(api_client, pipeline_network):
         ({"title": "x", "severity": "extreme", "latitude": 1, "longitude": 5}, "severity"),
         ({"title": "", "severity": "high", "latitude": 1, "longitude": 5}, "title"),
         ({"title": "x", "severity": "high", "latitude": 1, "longitude": 5, "colour": 1}, "colour"),
+        ({"title": "x", "severity": "high", "latitude": "1", "longitude": 5}, "latitude"),
     ],
-    ids=["no-place", "latitude-range", "severity", "title", "unknown-field"],
+    ids=["no-place", "latitude-range", "severity", "title", "unknown-field", "string-number"],
 )
 def test_bad_reports_are_400_and_store_nothing(api_client, pipeline_network, payload, field):
     from apps.pipeline.models import Incident
