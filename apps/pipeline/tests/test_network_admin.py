@@ -81,3 +81,32 @@ def test_pipeline_admin_is_hidden_without_the_module(in_tenant_a):
     response = client.get("/admin/pipeline/zone/")
 
     assert response.status_code in (403, 404)
+
+
+@pytest.mark.parametrize("model", ["zone", "asset", "sensor", "device", "fieldteam"])
+def test_list_and_add_pages_render(pipeline_network, model):
+    client = _client()
+
+    listing = client.get(f"/admin/pipeline/{model}/")
+    adding = client.get(f"/admin/pipeline/{model}/add/")
+
+    assert listing.status_code == 200
+    assert adding.status_code == 200
+
+
+def test_a_scoped_staff_user_lists_only_their_zones_assets(pipeline_network):
+    from apps.pipeline.tests.factories import user_make
+
+    with in_tenant(TENANT_B):
+        user = user_make(
+            "zone-admin", zones=[pipeline_network.south], permissions=["pipeline.view_asset"]
+        )
+        user.is_staff = True
+        user.save()
+    client = Client(HTTP_HOST=HOSTS[TENANT_B])
+    client.post("/admin/login/", {"username": "zone-admin", "password": "x-secret-pass-9"})
+
+    page = client.get("/admin/pipeline/asset/").content.decode()
+
+    assert "A-SOUTH-PUMP" in page
+    assert "A-NORTH-MAIN" not in page
