@@ -32,7 +32,8 @@ EXCLUDED_PREFIXES = ("/api/v1/auth/",)
 
 
 def _caller(request: HttpRequest) -> str:
-    """Who the key belongs to: the token's user, else the session's user, else anonymous."""
+    """Who the key belongs to: the token's user, else the holder of another credential
+    (a device key...), else the session's user, else anonymous."""
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
     if authorization.startswith("Bearer "):
         from apps.accounts.authentication import TenantJWTAuthentication
@@ -42,6 +43,10 @@ def _caller(request: HttpRequest) -> str:
             return f"user:{token.get('user_id')}"
         except Exception:  # noqa: BLE001 - DRF answers the bad token itself
             return "invalid-token"
+    if authorization:
+        # Any other scheme (a device's key): only the same credential shares the records.
+        # Hashed, so the secret is never stored; a wrong one is answered by the view.
+        return "credential:" + hashlib.sha256(authorization.encode()).hexdigest()[:40]
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

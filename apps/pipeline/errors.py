@@ -56,6 +56,15 @@ class BatchIdInvalidError(ApplicationError):
     message = _("batch_id must be a string of 1 to 100 letters, digits and . _ : - characters.")
 
 
+class BatchRejectedError(ApplicationError):
+    """Every reading of the batch was refused: nothing is stored, not even the batch, and
+    ``details.rejections`` says why for each (as in a partly accepted batch's report)."""
+
+    code = "pipeline.batch_rejected"
+    http_status = 422
+    message = _("Every reading of the batch was rejected; nothing was stored.")
+
+
 class BatchEmptyError(ApplicationError):
     code = "pipeline.batch_empty"
     http_status = 400

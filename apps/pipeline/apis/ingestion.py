@@ -99,13 +99,16 @@ class IngestApi(TenantApi):
             401: ERROR,
             409: ERROR,
             413: ERROR,
+            422: ERROR,
         },
     )
     def post(self, request: Request) -> Response:
         """Post a batch of at most 10,000 readings. Bad readings are rejected one by one
         in ``rejections``; the rest are stored (201). The same ``batch_id`` again with the
         same readings answers the stored report (200, ``replayed``) and stores nothing;
-        with other readings it is a 409 ``pipeline.batch_conflict``. A sensor wired to a
+        with other readings it is a 409 ``pipeline.batch_conflict``. When every reading is
+        rejected nothing is stored: 422 ``pipeline.batch_rejected`` with the rejections in
+        ``error.details.rejections``. A sensor wired to a
         device takes readings from that device only; one wired to none, from any device.
         Bodies above TENANTRY_MAX_BODY_BYTES (1 MiB by default) are a 413: 10,000
         readings fit with sensor codes of about 30 characters."""

@@ -40,6 +40,7 @@ from apps.pipeline.errors import (
     BatchEmptyError,
     BatchIdInvalidError,
     BatchMalformedError,
+    BatchRejectedError,
     BatchTooLargeError,
     DeviceKeyInvalidError,
 )
@@ -322,7 +323,9 @@ def readings_ingest(*, device: Device, batch_id: str, readings: Sequence[Any]) -
     (same sensor and instant, an earlier batch) count as ``duplicates`` and keep their
     first value. A batch id seen before with the same readings returns the stored
     report with ``replayed`` true and stores nothing; with other readings it raises
-    BatchConflictError (409). A batch whose every reading is rejected is still recorded.
+    BatchConflictError (409). A batch whose every reading is rejected stores nothing,
+    not even the batch, and raises BatchRejectedError (422) with the per-reading report:
+    a device sending only another tenant's sensors or absurd values gets a 4xx.
     """
     if not readings:
         raise BatchEmptyError()
@@ -339,6 +342,13 @@ def readings_ingest(*, device: Device, batch_id: str, readings: Sequence[Any]) -
             )
     content_hash = _content_hash(readings)
     rows, rejections, months = _validate(device=device, readings=readings)
+    if not rows:
+        stored = IngestBatch.objects.filter(device=device, batch_id=batch_id).first()
+        if stored is not None:  # the id was used before: replay or conflict as usual
+            if not hmac.compare_digest(stored.content_hash, content_hash):
+                raise BatchConflictError(batch_id=batch_id)
+            return IngestReport.of(stored, replayed=True)
+        raise BatchRejectedError(batch_id=batch_id, rejections=rejections)
     if months:
         _partitions_for(months)
     try:

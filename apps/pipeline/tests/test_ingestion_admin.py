@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from apps.core.tenancy import in_tenant
 from tests.personas import HOSTS, PASSWORD, TENANT_B
@@ -63,7 +64,14 @@ def test_batches_are_listed_read_only(pipeline_network, admin_client):
         readings_ingest(
             device=pipeline_network.logger,
             batch_id="admin-batch",
-            readings=[{"sensor": "NOPE", "at": "2026-01-01T00:00:00+00:00", "value": 1}],
+            readings=[
+                {"sensor": "NOPE", "at": timezone.now().isoformat(), "value": 1},
+                {
+                    "sensor": pipeline_network.north_flow.code,
+                    "at": timezone.now().isoformat(),
+                    "value": 1,
+                },
+            ],
         )
 
     listing = admin_client.get("/admin/pipeline/ingestbatch/")

@@ -339,21 +339,29 @@ def test_sensor_without_a_device_takes_readings_from_any_device_of_the_tenant(ke
     assert stored_readings() == {(net.south_flow.pk, keyed.at(3), 4.0)}
 
 
-def test_batch_whose_every_reading_is_rejected_is_still_recorded(keyed):
-    from apps.pipeline.models import IngestBatch
-
+def test_batch_whose_every_reading_is_rejected_is_422_and_stores_nothing(keyed):
     body = {"batch_id": "b-none", "readings": [reading("NOPE", keyed.at(1), 1)] * 2}
 
     response = _post(keyed.raw_key, body)
 
-    assert response.status_code == 201
-    assert response.json()["accepted"] == 0
-    assert response.json()["rejected"] == 2
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["code"] == "pipeline.batch_rejected"
+    assert [r["code"] for r in error["details"]["rejections"]] == ["unknown_sensor"] * 2
     assert reading_count() == 0
-    with in_tenant(TENANT_B):
-        batch = IngestBatch.objects.get()
-    assert (batch.accepted_count, batch.rejected_count) == (0, 2)
-    assert [r["code"] for r in batch.rejections] == ["unknown_sensor", "unknown_sensor"]
+    assert batch_count() == 0
+
+
+def test_all_rejected_batch_whose_id_was_used_before_is_a_conflict_not_a_422(keyed):
+    good = {"batch_id": "b-used", "readings": [reading(keyed.network.north_flow, keyed.at(1), 2)]}
+    assert _post(keyed.raw_key, good).status_code == 201
+
+    bad = {"batch_id": "b-used", "readings": [reading("NOPE", keyed.at(1), 1)]}
+    response = _post(keyed.raw_key, bad)
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "pipeline.batch_conflict"
+    assert batch_count() == 1
 
 
 # --- whole-batch refusals -----------------------------------------------------------------
@@ -551,10 +559,9 @@ def test_sensor_code_of_another_tenant_is_unknown(keyed, pipeline_on_for_a):
         {"batch_id": "b-xt", "readings": [reading("S-ONLY-IN-A", keyed.at(1), 1.0)]},
     )
 
-    assert response.status_code == 201
-    assert [(r["sensor"], r["code"]) for r in response.json()["rejections"]] == [
-        ("S-ONLY-IN-A", "unknown_sensor")
-    ]
+    assert response.status_code == 422
+    rejections = response.json()["error"]["details"]["rejections"]
+    assert [(r["sensor"], r["code"]) for r in rejections] == [("S-ONLY-IN-A", "unknown_sensor")]
     assert reading_count(TENANT_A) == readings_in_a == 0
     assert reading_count() == 0
     assert batch_count(TENANT_A) == 0
