@@ -10,8 +10,9 @@ content types, permissions, roles ...) and the sequences' values. A clone is the
 round trip, sent inside the caller's transaction.
 
 Anything the script does not know how to copy (views, functions, triggers, row security,
-grants, partitions of a partitioned table ...) makes ``schema_clone`` fall back to django-tenants' function, so
-a template that grows such objects is still cloned completely, only slower.
+grants, partitions of a partitioned table ...) makes ``schema_clone`` fall back to
+django-tenants' function, so a template that grows such objects is still cloned
+completely, only slower. A partitioned table with no partitions is copied as such.
 ``tests/tenancy/test_schema_clone.py`` compares the clone's catalog with the template's.
 """
 

@@ -39,8 +39,10 @@ def _assert_error_shape(response, status: int, code: str) -> dict:
         ("slug=x&name=y", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
         ("slug: x", "text/plain", 415, "unsupported_media_type"),
         ('{"slug": "x", "name": "y"}', "", 415, "unsupported_media_type"),
+        # Nested deeper than the JSON parser's recursion limit.
+        ("[" * 100_000 + "]" * 100_000, "application/json", 400, "malformed_request"),
     ],
-    ids=["truncated-json", "array", "string", "form", "text", "no-content-type"],
+    ids=["truncated-json", "array", "string", "form", "text", "no-content-type", "too-deep"],
 )
 def test_unparseable_bodies_are_refused(api_client, body, content_type, status, code):
     before = _roles_snapshot()

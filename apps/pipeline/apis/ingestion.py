@@ -3,13 +3,9 @@ the admins' device-key routes, and a sensor's readings."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,17 +17,6 @@ from apps.pipeline.selectors import ingestion as selectors
 from apps.pipeline.services import ingestion as services
 
 ERROR = OpenApiResponse(description="Error (see the Error schema)", response=None)
-
-
-class IngestJSONParser(JSONParser):
-    """DRF's JSON parser, but a body nested deeper than the decoder's recursion limit is a
-    400 ``malformed_request`` like any other bad JSON, not a 500."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply.") from None
 
 
 # --- ingest ---------------------------------------------------------------------------------
@@ -77,7 +62,6 @@ class IngestReportSerializer(serializers.Serializer):
 class IngestApi(TenantApi):
     authentication_classes = [DeviceKeyAuthentication]
     permission_classes = [IsDevice]
-    parser_classes = [IngestJSONParser]
     filter_backends: list = []
 
     def handle_exception(self, exc: Exception) -> Response:
