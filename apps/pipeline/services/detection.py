@@ -576,7 +576,9 @@ def _strongest(hits: Iterable[_Hit]) -> list[_Hit]:
 
 
 @dataclass(frozen=True)
-class _AlarmRow:
+class AlarmChange:
+    """An alarm row as a write left it (``inserted``: this write raised it)."""
+
     id: Any
     inserted: bool
     kind: str
@@ -587,11 +589,11 @@ class _AlarmRow:
     message: str
 
 
-def alarms_upsert(*, rows: list[dict[str, Any]], now: datetime) -> list[_AlarmRow]:
+def alarms_upsert(*, rows: list[dict[str, Any]], now: datetime) -> list[AlarmChange]:
     """Raise or refresh one active alarm per row (keys: kind, severity, sensor_id,
     zone_id, rule_id, message, value, details), two statements at most. Returns each
     alarm with ``inserted`` true when this call raised it."""
-    result: list[_AlarmRow] = []
+    result: list[AlarmChange] = []
     wall = timezone.now()
     for target, chosen in (
         (_SENSOR_TARGET, [row for row in rows if row["sensor_id"] is not None]),
@@ -613,13 +615,13 @@ def alarms_upsert(*, rows: list[dict[str, Any]], now: datetime) -> list[_AlarmRo
         }
         with connection.cursor() as cursor:
             cursor.execute(_UPSERT_SQL.format(target=target), params)
-            result.extend(_AlarmRow(*row) for row in cursor.fetchall())
+            result.extend(AlarmChange(*row) for row in cursor.fetchall())
     return result
 
 
 def alarms_clear_except(
     *, kinds: Iterable[str], keep: Iterable[str], now: datetime, zone_ids: Iterable | None = None
-) -> list[_AlarmRow]:
+) -> list[AlarmChange]:
     """Clear active alarms of ``kinds`` whose key (``alarm_key``) is not in ``keep``;
     with ``zone_ids``, only those of these zones."""
     only = ""
@@ -634,10 +636,10 @@ def alarms_clear_except(
         params["zone_ids"] = list(zone_ids)
     with connection.cursor() as cursor:
         cursor.execute(_CLEAR_SQL.format(only=only), params)
-        return [_AlarmRow(row[0], False, *row[1:]) for row in cursor.fetchall()]
+        return [AlarmChange(row[0], False, *row[1:]) for row in cursor.fetchall()]
 
 
-def _event_payload(alarm: _AlarmRow | Alarm) -> dict[str, Any]:
+def _event_payload(alarm: AlarmChange | Alarm) -> dict[str, Any]:
     return {
         "alarm_id": str(alarm.id),
         "kind": alarm.kind,
