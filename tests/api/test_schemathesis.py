@@ -37,6 +37,25 @@ def wsgi_app() -> Iterator[object]:
         signals.request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(autouse=True)
+def _every_module_on_for_a(db) -> Iterator[None]:
+    """Tenant A has hr only; every module's routes are in the document, so switch every
+    module on for A (rolled back with the test) and let each route reach its views."""
+    from django.conf import settings as django_settings
+
+    from apps.tenants.models import Tenant, TenantModule
+    from apps.tenants.selectors import tenant_hostnames_forget
+
+    tenant = Tenant.objects.get(schema_name=TENANT_A)
+    for module in django_settings.TENANTRY_MODULES:
+        TenantModule.objects.update_or_create(
+            tenant=tenant, module=module, defaults={"is_enabled": True}
+        )
+    tenant_hostnames_forget(hostnames=[HOSTS[TENANT_A]])
+    yield
+    tenant_hostnames_forget(hostnames=[HOSTS[TENANT_A]])
+
+
 @pytest.fixture
 def tenant_api_schema(wsgi_app):
     return schemathesis.openapi.from_wsgi(

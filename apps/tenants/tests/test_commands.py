@@ -323,7 +323,9 @@ def test_seed_demo_is_idempotent():
     assert re.fullmatch(
         r"created clinic in \d+\.\d\ds\ncreated staffco in \d+\.\d\ds\n"
         r"created waterworks in \d+\.\d\ds\n"
-        r"hr demo for staffco: \d+ rows created, 50 employees\n",
+        r"hr demo for staffco: \d+ rows created, 50 employees\n"
+        r"pipeline demo for waterworks: \d+ rows created, \d+ assets, \d+ sensors,"
+        r" \d+ readings added\n",
         first,
     )
     assert second == ""

@@ -45,6 +45,13 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "JobRunStatusEnum": "apps.jobs.models.JobRun.Status",
         "DeliveryStatusEnum": "apps.notifications.models.Delivery.Status",
+        "ZoneKindEnum": "apps.pipeline.models.Zone.Kind",
+        "AssetKindEnum": "apps.pipeline.models.Asset.Kind",
+        "AssetStatusEnum": "apps.pipeline.models.Asset.Status",
+        "SensorKindEnum": "apps.pipeline.models.Sensor.Kind",
+        "AlarmKindEnum": "apps.pipeline.models.AlarmKind",
+        "IncidentStatusEnum": "apps.pipeline.models.Incident.Status",
+        "DispatchOfferStatusEnum": "apps.pipeline.models.DispatchOffer.Status",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
