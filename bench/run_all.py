@@ -109,6 +109,9 @@ def _load_benchmarks() -> None:
         enqueue_latency,
         excel_report,
         payroll,
+        pipeline_escalation,
+        pipeline_ingest,
+        pipeline_nearest_team,
         provisioning,
         realtime_fanout,
         request_overhead,
@@ -124,6 +127,9 @@ def _load_benchmarks() -> None:
             "realtime": realtime_fanout.section,
             "payroll": payroll.section,
             "checkin": checkin.run,
+            "pipeline_ingest": pipeline_ingest.run,
+            "pipeline_escalation": pipeline_escalation.section,
+            "pipeline_nearest_team": pipeline_nearest_team.section,
         }
     )
 
