@@ -567,6 +567,7 @@ def _rule_specs() -> list[dict]:
                 "threshold": 15,
                 "window_minutes": 5,
                 "severity": "high",
+                "required_skill": "leak_repair",
             },
             {
                 "name": f"{dma.code} flow imbalance (leak)",
@@ -575,6 +576,7 @@ def _rule_specs() -> list[dict]:
                 "threshold": 25,
                 "window_minutes": 10,
                 "severity": "high",
+                "required_skill": "leak_repair",
             },
             {
                 "name": f"{dma.code} night flow",
@@ -583,6 +585,7 @@ def _rule_specs() -> list[dict]:
                 "threshold": night_flow_limit(dma),
                 "window_minutes": 60,
                 "severity": "medium",
+                "required_skill": "leak_repair",
             },
             {
                 "name": f"{dma.code} inlet meter silent",
@@ -613,6 +616,7 @@ def _rule_specs() -> list[dict]:
                     "window_minutes": 5,
                     "severity": "high",
                     "opens_incident": True,
+                    "required_skill": "pump",
                 }
             )
     return rules
@@ -624,34 +628,23 @@ def _seed_rules(admin) -> int:
     from apps.pipeline.models import DetectionRule
     from apps.pipeline.services import detection as detection_services
 
-    rule_create = getattr(detection_services, "detection_rule_create", None)
     existing = set(DetectionRule.objects.values_list("name", flat=True))
     created = 0
     for spec in _rule_specs():
         if spec["name"] in existing:
             continue
-        if rule_create is not None and admin is not None:
-            rule_create(actor=admin, data=spec)
-        else:
-            DetectionRule.objects.create(
-                **{
-                    f"{name}_id" if name in {"sensor", "zone"} else name: value
-                    for name, value in spec.items()
-                }
-            )
+        detection_services.detection_rule_create(actor=admin, data=spec)
         created += 1
     return created
 
 
 def _seed_escalation(admin) -> int:
-    from apps.accounts.models import Role, User
-    from apps.pipeline.models import EscalationLevel, EscalationPolicy
+    from apps.accounts.models import User
+    from apps.pipeline.models import EscalationPolicy
     from apps.pipeline.services import incidents as incident_services
 
     created = 0
     dispatcher = User.objects.get(username=DISPATCHER)
-    roles = {role.slug: role for role in Role.objects.all()}
-    policy_create = getattr(incident_services, "escalation_policy_create", None)
     for severity, steps in ESCALATION.items():
         name = f"{severity.capitalize()} incidents"
         if EscalationPolicy.objects.filter(name=name).exists():
@@ -667,25 +660,16 @@ def _seed_escalation(admin) -> int:
             }
             for number, (delay, who) in enumerate(steps, start=1)
         ]
-        if policy_create is not None:
-            policy_create(
-                actor=admin,
-                data={
-                    "name": name,
-                    "severity": severity,
-                    "is_active": True,
-                    "then_policy": None,
-                    "levels": levels,
-                },
-            )
-        else:
-            policy = EscalationPolicy.objects.create(name=name, severity=severity)
-            for level in levels:
-                row = EscalationLevel.objects.create(
-                    policy=policy, level=level["level"], delay_minutes=level["delay_minutes"]
-                )
-                row.users.set(User.objects.filter(pk__in=level["user_ids"]))
-                row.roles.set([roles[slug] for slug in level["role_slugs"] if slug in roles])
+        incident_services.escalation_policy_create(
+            actor=admin,
+            data={
+                "name": name,
+                "severity": severity,
+                "is_active": True,
+                "then_policy": None,
+                "levels": levels,
+            },
+        )
         created += 1
     return created
 
@@ -709,23 +693,18 @@ def backfill_instants(*, after: datetime | None, start: datetime, now: datetime)
     return [datetime.fromtimestamp(mark, tz=UTC) for mark in marks]
 
 
-def _partitions_ensure(start: datetime, now: datetime) -> bool:
-    from apps.pipeline.services import ingestion as ingestion_services
+def _partitions_ensure(start: datetime, now: datetime) -> None:
+    from apps.pipeline.services.ingestion import reading_partitions_ensure
 
-    ensure = getattr(ingestion_services, "reading_partitions_ensure", None)
-    if ensure is None:
-        return False
     # The backfill spans two days: at most two months.
-    ensure(months=[start, now])
-    return True
+    reading_partitions_ensure(months=[start, now])
 
 
 def _backfill(*, now: datetime, time_zone: str) -> int:
     from apps.pipeline.models import Sensor
 
     start = backfill_start(now, time_zone=time_zone)
-    if not _partitions_ensure(start, now):
-        return 0
+    _partitions_ensure(start, now)
     with connection.cursor() as cursor:
         cursor.execute("SELECT sensor_id, max(recorded_at) FROM pipeline_reading GROUP BY 1")
         latest = dict(cursor.fetchall())
@@ -758,17 +737,14 @@ def readings_copy(rows: Iterable[tuple]) -> int:
 
 
 def _water_balance(*, now: datetime, time_zone: str) -> None:
-    """Yesterday's balance of every DMA, when detection offers to compute it."""
+    """Yesterday's balance of every DMA (computed once; the hourly task keeps it fresh)."""
     from apps.pipeline.models import ZoneWaterBalance
-    from apps.pipeline.services import detection as detection_services
+    from apps.pipeline.services.detection import water_balance_compute
 
-    compute = getattr(detection_services, "water_balance_compute", None)
-    if compute is None:
-        return
     yesterday = now.astimezone(ZoneInfo(time_zone)).date() - timedelta(days=1)
     if ZoneWaterBalance.objects.filter(day=yesterday).exists():
         return
-    compute(day=yesterday)
+    water_balance_compute(day=yesterday)
 
 
 # --- Entry point -------------------------------------------------------------------------------
@@ -789,7 +765,9 @@ def pipeline_demo_seed(*, schema_name: str, now: datetime | None = None) -> Pipe
             .order_by("date_joined")
             .first()
         )
-        admin = actor_for_user(user=admin_user) if admin_user else None
+        if admin_user is None:
+            raise ValueError(f"{schema_name} has no active tenant admin to seed the demo as.")
+        admin = actor_for_user(user=admin_user)
         created = _seed_network()
         created += _seed_teams_and_people()
         created += _seed_rules(admin)

@@ -54,6 +54,7 @@ class DetectionRuleForm(forms.ModelForm):
             "window_minutes",
             "severity",
             "opens_incident",
+            "required_skill",
             "is_active",
         )
 

@@ -90,6 +90,7 @@ class DetectionRuleOutputSerializer(serializers.ModelSerializer):
             "window_minutes",
             "severity",
             "opens_incident",
+            "required_skill",
             "is_active",
             "created_at",
             "updated_at",
@@ -121,6 +122,12 @@ class DetectionRuleInputSerializer(StrictSerializer):
     )
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     opens_incident = StrictBooleanField(required=False)
+    required_skill = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="The skill a team needs to be sent to this rule's incidents; empty: any.",
+    )
     is_active = StrictBooleanField(required=False)
 
 

@@ -63,6 +63,9 @@ class DetectionRule(BaseModel):
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
     # Whether an alarm of this rule opens an incident by itself.
     opens_incident = models.BooleanField(default=False)
+    # The skill a team needs to be sent to this rule's incidents ("leak_repair"); empty:
+    # the nearest available team, whatever its skills. Stored normalised like team skills.
+    required_skill = models.CharField(max_length=32, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -82,6 +82,7 @@ RULE_FIELDS = (
     "window_minutes",
     "severity",
     "opens_incident",
+    "required_skill",
     "is_active",
 )
 
@@ -112,6 +113,13 @@ def _rule_apply(
                     errors["zone"] = ["Unknown zone."]
                     continue
             rule.zone = zone
+        elif name == "required_skill":
+            from apps.pipeline.services.network import skill_normalize
+
+            try:
+                rule.required_skill = skill_normalize(value) if value else ""
+            except ValueError as error:
+                errors["required_skill"] = [str(error)]
         else:
             setattr(rule, name, value)
     return errors
@@ -171,7 +179,7 @@ def _rule_save(rule: DetectionRule, *, actor: Actor, errors: dict, created: bool
 @transaction.atomic
 def detection_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> DetectionRule:
     """``data``: name, kind, sensor or zone (ids), threshold, window_minutes, severity,
-    opens_incident, is_active. Every invalid field is named in one ValidationError;
+    opens_incident, required_skill, is_active. Every invalid field is named in one ValidationError;
     nothing is stored then."""
     require_perm(actor, "pipeline.add_detectionrule")
     rule = DetectionRule()

@@ -71,6 +71,7 @@ from apps.pipeline.selectors.network import (
     zone_ids_with_descendants,
     zone_visible_to,
 )
+from apps.pipeline.services.network import skill_normalize
 from apps.realtime.publish import publish_event
 
 logger = logging.getLogger("tenantry.pipeline")
@@ -273,8 +274,11 @@ def _incident_fields_validate(data: Mapping[str, Any]) -> dict[str, list[str]]:
     if data.get("severity") not in Severity.values:
         errors["severity"] = [f"One of {', '.join(Severity.values)}."]
     skill = data.get("required_skill") or ""
-    if not isinstance(skill, str) or len(skill) > 32:
-        errors["required_skill"] = ["A skill name of at most 32 characters."]
+    if skill:
+        try:
+            skill_normalize(skill)
+        except ValueError as error:
+            errors["required_skill"] = [str(error)]
     return errors
 
 
@@ -325,7 +329,10 @@ def incident_report(*, actor: Actor, data: Mapping[str, Any]) -> Incident:
         asset=asset,
         latitude=latitude,
         longitude=longitude,
-        required_skill=data.get("required_skill") or "",
+        # Matched against team skills, which are stored normalised ("Valve" -> "valve").
+        required_skill=skill_normalize(data["required_skill"])
+        if data.get("required_skill")
+        else "",
         reported_by=actor.user,
     )
     return _open(incident, actor=actor)
@@ -394,6 +401,8 @@ def incident_open_from_alarm(*, alarm: Alarm) -> Incident:
         asset=asset,
         latitude=latitude if placed else 0.0,
         longitude=longitude if placed else 0.0,
+        # The raising rule says which crews can fix what it finds (stored normalised).
+        required_skill=alarm.rule.required_skill if alarm.rule_id else "",
     )
     return _open(incident, actor=None, dispatch=placed, alarm=alarm)
 

@@ -103,7 +103,8 @@ def test_opening_offers_the_nearest_team_with_the_skill(teams, pipeline_network)
     assert events_of(incident)[-1] == "dispatch_offered"
 
 
-def test_report_auto_dispatches(api_client, teams, pipeline_network):
+@pytest.mark.parametrize("skill", ["pipes", " Pipes "])
+def test_report_auto_dispatches(api_client, teams, pipeline_network, skill):
     from apps.pipeline.models import DispatchOffer
 
     response = api_client("beta", "admin").post(
@@ -114,12 +115,13 @@ def test_report_auto_dispatches(api_client, teams, pipeline_network):
             "zone": str(pipeline_network.north.pk),
             "latitude": ORIGIN[0],
             "longitude": ORIGIN[1],
-            "required_skill": "pipes",
+            "required_skill": skill,  # matched as team skills are stored: trimmed, lower
         },
         format="json",
     )
 
     assert response.status_code == 201, response.content
+    assert response.json()["required_skill"] == "pipes"
     assert DispatchOffer.objects.get(incident_id=response.json()["id"]).team == teams["near"]
 
 
@@ -307,3 +309,42 @@ def test_starting_work_withdraws_the_live_offer(teams, pipeline_network):
 
     assert DispatchOffer.objects.get(incident=incident).status == "cancelled"
     assert services.dispatch_offers_expire(now=timezone.now() + minutes(60)) == 0
+
+
+def test_an_alarm_incident_goes_to_the_nearest_team_with_the_rules_skill(teams, pipeline_network):
+    """The raising rule names the skill; the nearer teams without it are passed over."""
+    from apps.pipeline.models import Alarm, DetectionRule, DispatchOffer
+    from apps.pipeline.services.detection import detection_rule_create
+    from apps.pipeline.services.incidents import incident_open_from_alarm
+
+    admin = pipeline_actor("admin")
+    rule = detection_rule_create(
+        actor=admin,
+        data={
+            "name": "north leak",
+            "kind": "pressure_drop",
+            "sensor": pipeline_network.north_pressure.pk,
+            "threshold": 15,
+            "window_minutes": 5,
+            "severity": "high",
+            "required_skill": " Pumps ",
+        },
+    )
+    assert DetectionRule.objects.get(pk=rule.pk).required_skill == "pumps"
+    alarm = Alarm.objects.create(
+        kind="pressure_drop",
+        severity="high",
+        sensor=pipeline_network.north_pressure,
+        zone=pipeline_network.north_pressure.zone,
+        rule=rule,
+        message="Pressure fell 30 %",
+    )
+    # Place the fault at ORIGIN, where the test teams are measured from.
+    asset = pipeline_network.north_pressure.asset
+    asset.latitude, asset.longitude = ORIGIN
+    asset.save()
+
+    incident = incident_open_from_alarm(alarm=alarm)
+
+    assert incident.required_skill == "pumps"
+    assert DispatchOffer.objects.get(incident=incident).team == teams["mid"]

@@ -1,11 +1,9 @@
-"""Incidents: no redundant incident index on the timeline and escalation steps; the
-default notification templates of dispatch offers and escalations.
+"""The default notification templates of dispatch offers and escalations.
 
 Seeded here so every tenant has them (new tenants are cloned from the migrated template
 schema, rows included); tenants may edit or deactivate them like any other template."""
 
-import django.db.models.deletion
-from django.db import migrations, models
+from django.db import migrations
 
 INCIDENT_TEMPLATES = {
     "pipeline.dispatch_offered": (
@@ -38,32 +36,10 @@ def incident_templates_remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pipeline", "0004_detection"),
+        ("pipeline", "0002_timeseries_and_dispatch"),
         ("notifications", "0001_initial"),
     ]
 
     operations = [
-        # The timeline and escalation steps are indexed by (incident, ...) already; the
-        # foreign keys' own indexes were redundant writes on every escalation step.
-        migrations.AlterField(
-            model_name="incidentescalation",
-            name="incident",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="escalations",
-                to="pipeline.incident",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="incidentevent",
-            name="incident",
-            field=models.ForeignKey(
-                db_index=False,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="events",
-                to="pipeline.incident",
-            ),
-        ),
         migrations.RunPython(incident_templates_seed, incident_templates_remove),
     ]
