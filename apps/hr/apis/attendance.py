@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -18,10 +17,16 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter
+from apps.core.api.fields import StrictDecimalField, StrictFloatField, StrictIntegerField
+from apps.core.api.filters import (
+    StrictBooleanFilter,
+    StrictChoiceFilter,
+    StrictDateFilter,
+    StrictUUIDFilter,
+)
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
-from apps.hr.apis.people import ERROR, NAME_MAX, StrictUUIDFilter
+from apps.hr.apis.people import ERROR, NAME_MAX
 from apps.hr.models import (
     AttendanceCorrection,
     AttendanceRecord,
@@ -38,31 +43,6 @@ _LOCAL_TIME = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
 # --- strict input fields -------------------------------------------------------------------
 # The OpenAPI document says "number" / "integer"; DRF would also take "12" or true. The
 # schema fuzzer (and any typed client) rightly expects those to be refused.
-
-
-class StrictFloatField(serializers.FloatField):
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictDecimalField(serializers.DecimalField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("coerce_to_string", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(str(data))
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -495,17 +475,6 @@ class PunchInputSerializer(StrictSerializer):
         max_value=100_000,
         help_text="The device's reported accuracy radius, metres.",
     )
-
-
-class _NonEmptyDateField(forms.DateField):
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Enter a valid date.", code="invalid")
-        return super().clean(value)
-
-
-class StrictDateFilter(filters.DateFilter):
-    field_class = _NonEmptyDateField
 
 
 class AttendanceFilter(filters.FilterSet):

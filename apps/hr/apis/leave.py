@@ -20,10 +20,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter
+from apps.core.api.fields import StrictBooleanField
+from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter, StrictUUIDFilter
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
-from apps.hr.apis.people import StrictUUIDFilter
 from apps.hr.models import (
     AccrualPolicy,
     Employee,
@@ -51,16 +51,6 @@ def _date_in_range(value: date) -> date:
 
 def _date_field(**kwargs) -> serializers.DateField:
     return serializers.DateField(validators=[_date_in_range], **kwargs)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only: DRF's own also takes 0, 1, "yes", "on"..., which the
-    OpenAPI document (type boolean) does not allow."""
-
-    def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 # --- leave types and accrual policies -------------------------------------------------------

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django import forms
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
@@ -9,7 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.filters import StrictBooleanFilter
+from apps.core.api.filters import StrictBooleanFilter, StrictUUIDFilter
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.hr import selectors, services
@@ -307,18 +306,6 @@ class EmployeeInputSerializer(StrictSerializer):
         child=serializers.UUIDField(), required=False, max_length=100
     )
     is_geofence_exempt = serializers.BooleanField(required=False)
-
-
-class _NonEmptyUUIDField(forms.UUIDField):
-    # ``?manager=`` is not "no filter" but a value outside the documented uuid format.
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Must be a valid UUID.", code="invalid")
-        return super().clean(value)
-
-
-class StrictUUIDFilter(filters.UUIDFilter):
-    field_class = _NonEmptyUUIDField
 
 
 class EmployeeFilter(filters.FilterSet):

@@ -4,10 +4,6 @@ a row of a zone the caller may not see answers 404."""
 
 from __future__ import annotations
 
-import math
-from datetime import date
-
-from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,7 +11,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.filters import StrictChoiceFilter
+from apps.core.api.fields import StrictBooleanField, StrictFloatField, StrictIntegerField
+from apps.core.api.filters import StrictChoiceFilter, StrictDateFilter, StrictUUIDFilter
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.pipeline.models import Alarm, AlarmKind, DetectionRule, Severity, ZoneWaterBalance
@@ -23,52 +20,7 @@ from apps.pipeline.selectors import detection as selectors
 from apps.pipeline.services import detection as services
 
 ERROR = OpenApiResponse(description="Error (see the Error schema)", response=None)
-EARLIEST = date(2000, 1, 1)
-LATEST = date(2199, 12, 31)
 RULE_KIND_CHOICES = sorted(services.RULE_KINDS)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only (DRF's own also takes 0, 1, "yes", ...)."""
-
-    def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
-class StrictFloatField(serializers.FloatField):
-    """A JSON number only: DRF's own also takes "12.5" and, in Python, NaN."""
-
-    def to_internal_value(self, data: object) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        try:
-            value = float(data)
-        except OverflowError:  # an integer beyond any float
-            self.fail("invalid")
-        if not math.isfinite(value):
-            self.fail("invalid")
-        return super().to_internal_value(value)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    def to_internal_value(self, data: object) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class _NonEmptyUUIDField(forms.UUIDField):
-    # ``?zone=`` is not "no filter" but a value outside the documented uuid format.
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Must be a valid UUID.", code="invalid")
-        return super().clean(value)
-
-
-class StrictUUIDFilter(filters.UUIDFilter):
-    field_class = _NonEmptyUUIDField
 
 
 # --- rules -------------------------------------------------------------------------------
@@ -301,20 +253,6 @@ class ZoneWaterBalanceOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         )
-
-
-class _NonEmptyDateField(forms.DateField):
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Enter a valid date.", code="invalid")
-        value = super().clean(value)
-        if value is not None and not EARLIEST <= value <= LATEST:
-            raise forms.ValidationError(f"From {EARLIEST} to {LATEST}.", code="invalid")
-        return value
-
-
-class StrictDateFilter(filters.DateFilter):
-    field_class = _NonEmptyDateField
 
 
 class ZoneWaterBalanceFilter(filters.FilterSet):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
@@ -20,7 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.accounts.selectors import require_perm
-from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter
+from apps.core.api.fields import StrictBooleanField, StrictFloatField, StrictIntegerField
+from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter, StrictUUIDFilter
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.pipeline.models import DispatchOffer, EscalationPolicy, Incident, IncidentEvent, Severity
@@ -31,15 +31,6 @@ from apps.pipeline.services import incidents as services
 ERROR = OpenApiResponse(description="Error (see the Error schema)", response=None)
 
 
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false only."""
-
-    def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
-
-
 class FiniteFloatField(serializers.FloatField):
     """A float that is a number: NaN and infinities are refused (they pass range checks)."""
 
@@ -48,37 +39,6 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             self.fail("invalid")
         return value
-
-
-class JsonFloatField(FiniteFloatField):
-    """A request body's number: a JSON number only ("52.1" and true are refused, as the
-    OpenAPI document's type number says)."""
-
-    def to_internal_value(self, data: object) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class JsonIntegerField(serializers.IntegerField):
-    """A request body's integer: a JSON number with no fraction only."""
-
-    def to_internal_value(self, data: object) -> int:
-        whole = isinstance(data, int) or (isinstance(data, float) and data.is_integer())
-        if isinstance(data, bool) or not whole:
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class _NonEmptyUUIDField(forms.UUIDField):
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Must be a valid UUID.", code="invalid")
-        return super().clean(value)
-
-
-class StrictUUIDFilter(filters.UUIDFilter):
-    field_class = _NonEmptyUUIDField
 
 
 class RefSerializer(serializers.Serializer):
@@ -137,10 +97,10 @@ class IncidentReportInputSerializer(StrictSerializer):
     asset = serializers.UUIDField(
         required=False, allow_null=True, help_text="Places the incident at the asset."
     )
-    latitude = JsonFloatField(
+    latitude = StrictFloatField(
         min_value=-90, max_value=90, required=False, allow_null=True, help_text="Without asset."
     )
-    longitude = JsonFloatField(
+    longitude = StrictFloatField(
         min_value=-180, max_value=180, required=False, allow_null=True, help_text="Without asset."
     )
     required_skill = serializers.CharField(max_length=32, required=False, allow_blank=True)
@@ -328,7 +288,7 @@ class DispatchOfferOutputSerializer(serializers.ModelSerializer):
 
 
 class IncidentDispatchInputSerializer(StrictSerializer):
-    respond_within_minutes = JsonIntegerField(
+    respond_within_minutes = StrictIntegerField(
         min_value=1, max_value=1440, required=False, help_text="Defaults to 10."
     )
 
@@ -444,8 +404,8 @@ class DispatchOfferDeclineApi(TenantApi):
 
 
 class EscalationLevelSerializer(StrictSerializer):
-    level = JsonIntegerField(min_value=1, max_value=100)
-    delay_minutes = JsonIntegerField(
+    level = StrictIntegerField(min_value=1, max_value=100)
+    delay_minutes = StrictIntegerField(
         min_value=0,
         max_value=525_600,
         help_text="After the previous level (after opening, for level 1).",

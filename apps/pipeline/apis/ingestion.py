@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.api.fields import StrictIntegerField
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.pipeline.authentication import DeviceKeyAuthentication, IsDevice
@@ -141,16 +142,6 @@ class DeviceKeyIssuedSerializer(DeviceKeyOutputSerializer):
 
 class DeviceKeyIssueInputSerializer(StrictSerializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer only: DRF's own also takes "24" and 24.0, which the OpenAPI
-    document (type integer) does not allow."""
-
-    def to_internal_value(self, data: object) -> int:
-        if type(data) is not int:
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class DeviceKeyRotateInputSerializer(StrictSerializer):

@@ -17,7 +17,18 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.api.filters import StrictBooleanFilter, StrictChoiceFilter
+from apps.core.api.fields import (
+    StrictBooleanField,
+    StrictDecimalField,
+    StrictFloatField,
+    StrictIntegerField,
+)
+from apps.core.api.filters import (
+    StrictBooleanFilter,
+    StrictCharFilter,
+    StrictChoiceFilter,
+    StrictUUIDFilter,
+)
 from apps.core.api.serializers import StrictSerializer
 from apps.core.api.views import TenantApi
 from apps.pipeline.models import Asset, Device, FieldTeam, Sensor, TeamMember, Zone
@@ -34,36 +45,6 @@ MEASURE_LIMIT = 1e12
 # DRF's number and boolean fields also take "1.5", "12", "yes", 0 and 1, which the
 # OpenAPI document (type number / integer / boolean) does not allow: these take JSON
 # values of the documented type only.
-
-
-class StrictFloatField(serializers.FloatField):
-    def to_internal_value(self, data: object) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    def to_internal_value(self, data: object) -> int:
-        # 60.0 is an integer to JSON Schema; "60" and true are not.
-        whole = isinstance(data, int) or (isinstance(data, float) and data.is_integer())
-        if isinstance(data, bool) or not whole:
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictDecimalField(serializers.DecimalField):
-    def to_internal_value(self, data: object) -> Any:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(str(data))
-
-
-class StrictBooleanField(serializers.BooleanField):
-    def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 def _latitude(**kwargs: Any) -> serializers.FloatField:
@@ -85,29 +66,6 @@ def _code(max_length: int, **kwargs: Any) -> serializers.RegexField:
         help_text="Letters, digits, '.', '_' or '-'; unique among all records of its kind.",
         **kwargs,
     )
-
-
-class _NonEmptyUUIDField(forms.UUIDField):
-    # ``?zone=`` is not "no filter" but a value outside the documented uuid format.
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Must be a valid UUID.", code="invalid")
-        return super().clean(value)
-
-
-class StrictUUIDFilter(filters.UUIDFilter):
-    field_class = _NonEmptyUUIDField
-
-
-class _NonEmptyCharField(forms.CharField):
-    def clean(self, value: object) -> object:
-        if value == "":
-            raise forms.ValidationError("Must not be empty.", code="invalid")
-        return super().clean(value)
-
-
-class StrictCharFilter(filters.CharFilter):
-    field_class = _NonEmptyCharField
 
 
 class _BBoxField(forms.CharField):
