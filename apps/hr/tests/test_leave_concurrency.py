@@ -13,23 +13,23 @@ tests/jobs/conftest.py).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.utils import timezone
 
 from apps.core.tenancy import in_tenant
 from apps.hr.errors import LeaveOverlapsError
 from apps.hr.tests.conftest import actor_of
+from tests.concurrency import race
 from tests.personas import TENANT_A
 
 MONDAY = date(2025, 6, 2)
 FRIDAY = date(2025, 6, 6)
-THREAD_TIMEOUT = 60
 
 
 @pytest.fixture
@@ -74,29 +74,7 @@ def committed(db) -> Iterator[dict[str, Any]]:
                 LogEntry.objects.filter(timestamp__gte=started).delete()
 
 
-def _race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run each call in its own thread (own connection) released at the same moment;
-    returns each call's result or the exception it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            with in_tenant(TENANT_A):
-                barrier.wait(timeout=THREAD_TIMEOUT)
-                results[index] = call()
-        except Exception as error:  # noqa: BLE001 - handed back to the test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-        assert not thread.is_alive(), "a submitting thread hung"
-    return results
+_race = partial(race, schema_name=TENANT_A)
 
 
 def test_concurrent_overlapping_submissions_let_exactly_one_through(committed, monkeypatch):

@@ -10,10 +10,10 @@ apps/hr/tests/test_leave_concurrency.py for why not ``transaction=True``).
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,9 +23,8 @@ from django.utils import timezone
 from apps.core.tenancy import in_tenant
 from apps.pipeline.errors import BatchConflictError
 from apps.pipeline.tests.conftest_ingestion import reading
+from tests.concurrency import race
 from tests.personas import TENANT_B
-
-THREAD_TIMEOUT = 60
 
 
 @pytest.fixture
@@ -78,27 +77,7 @@ def committed(db) -> Iterator[dict[str, Any]]:
         ingestion._known_months.pop(TENANT_B, None)  # noqa: SLF001
 
 
-def _race(*calls: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            with in_tenant(TENANT_B):
-                barrier.wait(timeout=THREAD_TIMEOUT)
-                results[index] = call()
-        except Exception as error:  # noqa: BLE001 - handed back to the test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-        assert not thread.is_alive(), "an ingesting thread hung"
-    return results
+_race = partial(race, schema_name=TENANT_B)
 
 
 def _stored(sensor) -> tuple[int, int]:

@@ -9,20 +9,18 @@ apps/hr/tests/test_leave_concurrency.py for why ``transaction=True`` is not used
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from apps.core.tenancy import in_tenant
 from apps.pipeline.errors import CodeTakenError, ZoneCycleError
 from apps.pipeline.tests.conftest import pipeline_actor
+from tests.concurrency import race
 from tests.personas import TENANT_B
-
-THREAD_TIMEOUT = 60
 
 
 @pytest.fixture
@@ -61,27 +59,7 @@ def committed(db) -> Iterator[dict[str, Any]]:
             LogEntry.objects.filter(timestamp__gte=started).delete()
 
 
-def _race(*calls: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            with in_tenant(TENANT_B):
-                barrier.wait(timeout=THREAD_TIMEOUT)
-                results[index] = call()
-        except Exception as error:  # noqa: BLE001 - handed back to the test
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=THREAD_TIMEOUT)
-        assert not thread.is_alive(), "a thread hung"
-    return results
+_race = partial(race, schema_name=TENANT_B)
 
 
 def test_crossed_moves_cannot_form_a_cycle(committed):
