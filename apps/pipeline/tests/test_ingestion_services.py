@@ -53,3 +53,30 @@ def test_a_replay_answers_the_stored_report_even_after_the_sensor_changed(keyed)
     assert again.as_dict() == {**first.as_dict(), "replayed": True}
     assert (again.accepted, again.rejected) == (1, 1)
     assert (reading_count(), batch_count()) == (1, 1)
+
+
+def test_values_and_instants_are_stored_exactly_whatever_the_offset(keyed):
+    """The COPY text the service writes itself keeps every float bit and every instant."""
+    from datetime import timedelta, timezone
+
+    from apps.pipeline.tests.conftest_ingestion import stored_readings
+
+    net = keyed.network
+    nairobi = timezone(timedelta(hours=3))
+    first = keyed.at(3).astimezone(nairobi)
+    second = keyed.at(2).astimezone(timezone(timedelta(hours=-5, minutes=-30)))
+    values = [0.1 + 0.2, 1e-7]
+    readings = [
+        reading(net.north_flow, first, values[0]),
+        reading(net.north_pressure, second, values[1]),
+        reading(net.north_flow, second, 7),  # an integer is stored as a float
+    ]
+
+    report = _services().readings_ingest(device=net.logger, batch_id="exact", readings=readings)
+
+    assert report.accepted == 3
+    assert stored_readings() == {
+        (net.north_flow.pk, keyed.at(3), values[0]),
+        (net.north_pressure.pk, keyed.at(2), values[1]),
+        (net.north_flow.pk, keyed.at(2), 7.0),
+    }
